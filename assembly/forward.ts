@@ -1,0 +1,181 @@
+// Forward: y = (x − shift)·scale + offset per channel, folded from the statistics as
+//   scale = γ·invstd,   shift = f32(mean),   offset = β − (mean − shift)·scale.
+// This is ATen's y = x·α + β with the mean split into an f32 head (shift), subtracted
+// from x exactly, and the f64 remainder folded into the offset: on data with a large
+// offset x·α + β loses the digits that (x − shift)·scale keeps.
+//
+// Training: invstd = 1/sqrt(M2/n + eps) from the batch (biased variance); running stats
+// r = (1 − m)·r + m·batch with the unbiased variance M2/(n − 1). Eval: the running stats.
+//
+// coef is f32[3C]: shift[C], scale[C], offset[C]. saveMean/saveInvstd are f64[C] and hold
+// what backward needs; saveInvstd holds M2 between the stats and the fold.
+// Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
+
+import { planarChannelStats, interleavedStats } from "./stats";
+
+// @ts-ignore: decorator
+@inline function gamma(weight: usize, c: i32): f64 {
+  return weight ? <f64>load<f32>(weight + (<usize>c << 2)) : 1.0;
+}
+
+// @ts-ignore: decorator
+@inline function beta(bias: usize, c: i32): f64 {
+  return bias ? <f64>load<f32>(bias + (<usize>c << 2)) : 0.0;
+}
+
+// @ts-ignore: decorator
+@inline function storeCoef(coef: usize, C: i32, c: i32, mean: f64, scale: f64, b: f64): void {
+  const shift = <f32>mean;
+  const s = <f32>scale;
+  const p = coef + (<usize>c << 2), step = <usize>C << 2;
+  store<f32>(p, shift);
+  store<f32>(p + step, s);
+  store<f32>(p + (step << 1), <f32>(b - (mean - <f64>shift) * <f64>s));
+}
+
+// Turns channel c's (mean, M2) over n values into invstd, updates the running stats and
+// folds the coefficients.
+function finishTrainChannel(
+  c: i32, C: i32, n: f64, saveMean: usize, saveInvstd: usize,
+  weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64, coef: usize,
+): void {
+  const pm = saveMean + (<usize>c << 3), pi = saveInvstd + (<usize>c << 3);
+  const mean = load<f64>(pm);
+  const m2 = load<f64>(pi);
+  const invstd = 1.0 / Math.sqrt(m2 / n + eps);
+  store<f64>(pi, invstd);
+  if (runMean) {
+    const rm = runMean + (<usize>c << 2), rv = runVar + (<usize>c << 2);
+    store<f32>(rm, <f32>((1.0 - momentum) * <f64>load<f32>(rm) + momentum * mean));
+    store<f32>(rv, <f32>((1.0 - momentum) * <f64>load<f32>(rv) + momentum * (m2 / (n - 1.0))));
+  }
+  storeCoef(coef, C, c, mean, gamma(weight, c) * invstd, beta(bias, c));
+}
+
+// Eval coefficients from the running stats (or any f32 mean/var pair).
+export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize, bias: usize, eps: f64, coef: usize): void {
+  for (let c = 0; c < C; c++) {
+    const invstd = 1.0 / Math.sqrt(<f64>load<f32>(runVar + (<usize>c << 2)) + eps);
+    storeCoef(coef, C, c, <f64>load<f32>(runMean + (<usize>c << 2)), gamma(weight, c) * invstd, beta(bias, c));
+  }
+}
+
+// y = (x − shift)·scale + offset over N rows of S values, rows `stride` bytes apart.
+export function applyPlanarChannel(x: usize, y: usize, N: i32, S: i32, stride: usize, shift: f32, scale: f32, offset: f32): void {
+  for (let n = 0; n < N; n++, x += stride, y += stride) {
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const m = f32x4.splat(shift), a = f32x4.splat(scale), b = f32x4.splat(offset);
+      for (; i + 16 <= S; i += 16) {
+        const p = x + (<usize>i << 2), q = y + (<usize>i << 2);
+        const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v0, m), a), b));
+        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v1, m), a), b), 16);
+        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v2, m), a), b), 32);
+        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v3, m), a), b), 48);
+      }
+      for (; i + 4 <= S; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o), m), a), b));
+      }
+    }
+    for (; i < S; i++) {
+      const o = <usize>i << 2;
+      store<f32>(y + o, (load<f32>(x + o) - shift) * scale + offset);
+    }
+  }
+}
+
+function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
+  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
+  for (let c = 0; c < C; c++) {
+    const p = coef + (<usize>c << 2), o = <usize>c * <usize>S << 2;
+    applyPlanarChannel(x + o, y + o, N, S, stride, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)));
+  }
+}
+
+// Interleaved: channels contiguous, so four channels' coefficients fill one v128.
+export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize): void {
+  const step = <usize>C << 2;
+  for (let r = 0; r < R; r++, x += step, y += step) {
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; c + 4 <= C; c += 4) {
+        const o = <usize>c << 2, k = coef + o;
+        const v = f32x4.sub(v128.load(x + o), v128.load(k));
+        v128.store(y + o, f32x4.add(f32x4.mul(v, v128.load(k + step)), v128.load(k + (step << 1))));
+      }
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2, k = coef + o;
+      store<f32>(y + o, (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + step) + load<f32>(k + (step << 1)));
+    }
+  }
+}
+
+// Planar [N, C, S]: a channel's stats pass and its normalize pass run back to back, so
+// the second read of x comes from cache (a channel of [32,64,56,56] is 400 KB).
+export function f32_bn_forward_train_planar(
+  x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize,
+  runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
+): void {
+  const n = <f64>N * <f64>S;
+  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
+  for (let c = 0; c < C; c++) {
+    planarChannelStats(x, N, C, S, c, saveMean, saveInvstd);
+    finishTrainChannel(c, C, n, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
+    const p = coef + (<usize>c << 2), o = <usize>c * <usize>S << 2;
+    applyPlanarChannel(x + o, y + o, N, S, stride, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)));
+  }
+}
+
+export function f32_bn_forward_train_interleaved(
+  x: usize, y: usize, R: i32, C: i32, weight: usize, bias: usize,
+  runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
+): void {
+  interleavedStats(x, R, C, saveMean, saveInvstd);
+  const n = <f64>R;
+  for (let c = 0; c < C; c++) {
+    finishTrainChannel(c, C, n, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
+  }
+  applyInterleaved(x, y, R, C, coef);
+}
+
+export function f32_bn_forward_eval_planar(
+  x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize,
+  runMean: usize, runVar: usize, eps: f64, coef: usize,
+): void {
+  foldRunning(C, runMean, runVar, weight, bias, eps, coef);
+  applyPlanar(x, y, N, C, S, coef);
+}
+
+export function f32_bn_forward_eval_interleaved(
+  x: usize, y: usize, R: i32, C: i32, weight: usize, bias: usize,
+  runMean: usize, runVar: usize, eps: f64, coef: usize,
+): void {
+  foldRunning(C, runMean, runVar, weight, bias, eps, coef);
+  applyInterleaved(x, y, R, C, coef);
+}
+
+// Normalize with statistics from elsewhere (f64 mean and invstd per channel, e.g. merged
+// across workers): the elementwise half of training mode.
+export function f32_bn_forward_elemt_planar(
+  x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize,
+): void {
+  foldBatch(C, weight, bias, mean, invstd, coef);
+  applyPlanar(x, y, N, C, S, coef);
+}
+
+export function f32_bn_forward_elemt_interleaved(
+  x: usize, y: usize, R: i32, C: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize,
+): void {
+  foldBatch(C, weight, bias, mean, invstd, coef);
+  applyInterleaved(x, y, R, C, coef);
+}
+
+function foldBatch(C: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize): void {
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 3;
+    storeCoef(coef, C, c, load<f64>(mean + o), gamma(weight, c) * load<f64>(invstd + o), beta(bias, c));
+  }
+}

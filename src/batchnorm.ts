@@ -1,0 +1,265 @@
+// BatchNorm1d/2d/3d: PyTorch's module semantics over the kernels. The layer owns its
+// parameters, running stats, gradients and one workspace; forward saves what backward needs.
+import type { Runtime } from './runtime.js';
+import type { Tensor } from './tensor.js';
+import { disposeSymbol } from './tensor.js';
+import { checkBoolean, checkNumber, checkPositiveInteger, rangeError, typeError } from './errors.js';
+import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
+import * as ops from './ops.js';
+
+export interface BatchNormOptions {
+  /** Added to the variance for stability. Default 1e-5. */
+  eps?: number;
+  /** Running-stats update factor; null for a cumulative average. Default 0.1. */
+  momentum?: number | null;
+  /** Learnable weight (gamma) and bias (beta). Default true. */
+  affine?: boolean;
+  /** Keep running mean/var for eval; without, batch stats are used always. Default true. */
+  trackRunningStats?: boolean;
+  /** Channel axis last ([N,L,C], [N,H,W,C], [N,D,H,W,C]) instead of second. Default false. */
+  channelsLast?: boolean;
+}
+
+export interface StateDict {
+  weight?: Float32Array;
+  bias?: Float32Array;
+  running_mean?: Float32Array;
+  running_var?: Float32Array;
+  num_batches_tracked?: number;
+}
+
+const RANKS: Record<1 | 2 | 3, readonly number[]> = { 1: [2, 3], 2: [4], 3: [5] };
+
+interface Saved {
+  x: Tensor;
+  layout: Layout;
+  /** Batch statistics were used (training, or no running stats). */
+  batchStats: boolean;
+}
+
+export class BatchNorm {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  readonly channelsLast: boolean;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly weightGrad: Tensor | null;
+  readonly biasGrad: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  numBatchesTracked = 0;
+  training = true;
+  readonly #rt: Runtime;
+  readonly #dims: 1 | 2 | 3;
+  #workspace: ops.Workspace | null;
+  #saved: Saved | null = null;
+
+  /** @internal use rt.batchNorm1d/2d/3d */
+  constructor(rt: Runtime, dims: 1 | 2 | 3, numFeatures: number, options: BatchNormOptions = {}) {
+    const C = checkPositiveInteger('numFeatures', numFeatures);
+    if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
+    const eps = options.eps ?? 1e-5;
+    if (typeof eps !== 'number') throw typeError('options.eps', 'a non-negative finite number', eps);
+    if (!(eps >= 0 && Number.isFinite(eps))) throw rangeError('options.eps', 'a non-negative finite number', eps);
+    const momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    if (momentum !== null) checkNumber('options.momentum', momentum, 0, 1);
+    this.#rt = rt;
+    this.#dims = dims;
+    this.numFeatures = C;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.affine = checkBoolean('options.affine', options.affine ?? true);
+    this.trackRunningStats = checkBoolean('options.trackRunningStats', options.trackRunningStats ?? true);
+    this.channelsLast = checkBoolean('options.channelsLast', options.channelsLast ?? false);
+    const owned: Tensor[] = [];
+    const make = (): Tensor => {
+      const t = rt.newTensor([C], C);
+      owned.push(t);
+      return t;
+    };
+    try {
+      this.weight = this.affine ? make() : null;
+      this.bias = this.affine ? make() : null;
+      this.weightGrad = this.affine ? make() : null;
+      this.biasGrad = this.affine ? make() : null;
+      this.runningMean = this.trackRunningStats ? make() : null;
+      this.runningVar = this.trackRunningStats ? make() : null;
+      this.#workspace = new ops.Workspace(rt.allocate(ops.Workspace.bytes(C)), C);
+    } catch (error) {
+      for (const t of owned) t.dispose();
+      throw error;
+    }
+    this.resetParameters();
+    this.zeroGrad();
+  }
+
+  get disposed(): boolean {
+    return this.#workspace === null;
+  }
+
+  train(mode = true): this {
+    this.#live();
+    this.training = checkBoolean('mode', mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** y = BN(x); a new caller-owned tensor unless `out` is given. Saves x for backward. */
+  forward(x: Tensor, out?: Tensor): Tensor {
+    const ws = this.#live();
+    const rt = this.#rt;
+    rt.checkTensor('x', x);
+    const layout = inputLayout('x', x.shape, this.channelsLast, RANKS[this.#dims], this.numFeatures);
+    const batchStats = this.training || !this.trackRunningStats;
+    if (batchStats) checkBatchStatsCount(layout, x.shape);
+    const y = this.#output('out', out, x);
+    let momentum = 0;
+    if (this.training && this.trackRunningStats) {
+      this.numBatchesTracked += 1;
+      momentum = this.momentum ?? 1 / this.numBatchesTracked;
+    }
+    if (x.size > 0) {
+      const p = this.#params();
+      if (batchStats) {
+        ops.forwardTrain(rt.kernels, layout, x.ptr, y.ptr, p, momentum, this.eps, ws);
+      } else {
+        ops.forwardEval(rt.kernels, layout, x.ptr, y.ptr, p, this.eps, ws);
+      }
+    }
+    this.#saved = { x, layout, batchStats };
+    return y;
+  }
+
+  /** dx for the last forward; dγ, dβ ACCUMULATE into weightGrad, biasGrad. */
+  backward(dy: Tensor, out?: Tensor): Tensor {
+    const ws = this.#live();
+    const rt = this.#rt;
+    const saved = this.#saved;
+    if (saved === null) throw new Error('backward() called before forward(): there is no saved input');
+    if (saved.x.disposed) throw new Error(`the input ${saved.x} saved by forward() was disposed before backward()`);
+    rt.checkTensor('dy', dy);
+    if (!sameShape(dy.shape, saved.x.shape)) {
+      throw new RangeError(`dy: expected shape ${formatShape(saved.x.shape)} (the forward input's), got ${formatShape(dy.shape)}`);
+    }
+    const dx = this.#output('out', out, saved.x, dy);
+    if (dy.size > 0) {
+      const p = this.#params();
+      const gw = this.weightGrad?.ptr ?? 0;
+      const gb = this.biasGrad?.ptr ?? 0;
+      if (saved.batchStats) ops.backwardTrain(rt.kernels, saved.layout, dy.ptr, saved.x.ptr, dx.ptr, p.weight, gw, gb, ws);
+      else ops.backwardEval(rt.kernels, saved.layout, dy.ptr, saved.x.ptr, dx.ptr, p, this.eps, gw, gb, ws);
+    }
+    return dx;
+  }
+
+  zeroGrad(): void {
+    this.#live();
+    this.weightGrad?.data.fill(0);
+    this.biasGrad?.data.fill(0);
+  }
+
+  resetRunningStats(): void {
+    this.#live();
+    this.runningMean?.data.fill(0);
+    this.runningVar?.data.fill(1);
+    this.numBatchesTracked = 0;
+  }
+
+  resetParameters(): void {
+    this.resetRunningStats();
+    this.weight?.data.fill(1);
+    this.bias?.data.fill(0);
+  }
+
+  /** Copies of the state under PyTorch's key names. */
+  stateDict(): StateDict {
+    this.#live();
+    const sd: StateDict = {};
+    if (this.weight && this.bias) {
+      sd.weight = this.weight.toArray();
+      sd.bias = this.bias.toArray();
+    }
+    if (this.runningMean && this.runningVar) {
+      sd.running_mean = this.runningMean.toArray();
+      sd.running_var = this.runningVar.toArray();
+      sd.num_batches_tracked = this.numBatchesTracked;
+    }
+    return sd;
+  }
+
+  /** Strict like PyTorch's: every key this layer has, no others; checked before anything changes. */
+  loadStateDict(sd: StateDict): void {
+    this.#live();
+    if (sd === null || typeof sd !== 'object') throw typeError('stateDict', 'an object', sd);
+    const tensors: [keyof StateDict, Tensor | null][] = [
+      ['weight', this.weight], ['bias', this.bias], ['running_mean', this.runningMean], ['running_var', this.runningVar],
+    ];
+    const expected = tensors.filter(([, t]) => t).map(([k]) => k as string);
+    if (this.trackRunningStats) expected.push('num_batches_tracked');
+    for (const key of Object.keys(sd)) {
+      if (!expected.includes(key)) throw new RangeError(`stateDict: unexpected key "${key}" (expected ${expected.join(', ')})`);
+    }
+    for (const key of expected) {
+      if (!(key in sd) || sd[key as keyof StateDict] === undefined) throw new RangeError(`stateDict: missing key "${key}"`);
+    }
+    for (const [key, t] of tensors) {
+      if (!t) continue;
+      const v = sd[key] as unknown;
+      if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
+        throw typeError(`stateDict.${key}`, `an array-like of ${this.numFeatures} numbers`, v);
+      }
+      if ((v as ArrayLike<number>).length !== this.numFeatures) {
+        throw rangeError(`stateDict.${key}`, `${this.numFeatures} values`, v);
+      }
+    }
+    const nbt = sd.num_batches_tracked;
+    if (this.trackRunningStats && (typeof nbt !== 'number' || !Number.isSafeInteger(nbt) || nbt < 0)) {
+      throw typeError('stateDict.num_batches_tracked', 'a non-negative integer', nbt);
+    }
+    for (const [key, t] of tensors) if (t) t.data.set(sd[key] as ArrayLike<number>);
+    if (this.trackRunningStats) this.numBatchesTracked = nbt as number;
+  }
+
+  dispose(): void {
+    if (this.#workspace === null) return;
+    for (const t of [this.weight, this.bias, this.weightGrad, this.biasGrad, this.runningMean, this.runningVar]) t?.dispose();
+    this.#rt.free(this.#workspace.ptr, ops.Workspace.bytes(this.numFeatures));
+    this.#workspace = null;
+    this.#saved = null;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  #live(): ops.Workspace {
+    if (this.#workspace === null) throw new TypeError(`BatchNorm${this.#dims}d(${this.numFeatures}) was disposed and cannot be used`);
+    return this.#workspace;
+  }
+
+  #params(): ops.Params {
+    return {
+      weight: this.weight?.ptr ?? 0,
+      bias: this.bias?.ptr ?? 0,
+      runningMean: this.runningMean?.ptr ?? 0,
+      runningVar: this.runningVar?.ptr ?? 0,
+    };
+  }
+
+  // The caller's `out`, checked, or a new tensor shaped like `like`; never an input.
+  #output(argument: string, out: Tensor | undefined, like: Tensor, ...inputs: Tensor[]): Tensor {
+    if (out === undefined) return this.#rt.newTensor(like.shape, like.size);
+    this.#rt.checkTensor(argument, out);
+    if (!sameShape(out.shape, like.shape)) {
+      throw new RangeError(`${argument}: expected shape ${formatShape(like.shape)}, got ${formatShape(out.shape)}`);
+    }
+    if (out === like || inputs.includes(out)) throw new RangeError(`${argument}: must not be an input of the same call`);
+    return out;
+  }
+}

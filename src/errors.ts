@@ -1,0 +1,47 @@
+// The one place errors are made: every message names the argument, what was expected
+// and what came, so a caller can fix the call without reading our source.
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'boolean' || typeof value === 'symbol') return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) {
+    return value.length <= 8 ? `[${value.map(describe).join(', ')}]` : `an array of length ${value.length}`;
+  }
+  if (ArrayBuffer.isView(value)) {
+    const length = 'length' in value ? (value as unknown as { length: number }).length : value.byteLength;
+    return `a ${value.constructor.name} of length ${length}`;
+  }
+  const name = (value as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
+}
+
+export function typeError(argument: string, expected: string, got: unknown): TypeError {
+  return new TypeError(`${argument}: expected ${expected}, got ${describe(got)}`);
+}
+
+export function rangeError(argument: string, expected: string, got: unknown): RangeError {
+  return new RangeError(`${argument}: expected ${expected}, got ${describe(got)}`);
+}
+
+// A finite number in [min, max]; `what` names the argument in the message.
+export function checkNumber(argument: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw typeError(argument, `a number in [${min}, ${max}]`, value);
+  if (!(value >= min && value <= max)) throw rangeError(argument, `a finite number in [${min}, ${max}]`, value);
+  return value;
+}
+
+export function checkBoolean(argument: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw typeError(argument, 'a boolean', value);
+  return value;
+}
+
+export function checkPositiveInteger(argument: string, value: unknown): number {
+  if (typeof value !== 'number') throw typeError(argument, 'a positive integer', value);
+  if (!Number.isSafeInteger(value) || value < 1) throw rangeError(argument, 'a positive integer', value);
+  return value;
+}

@@ -1,0 +1,217 @@
+// Stateless ops for people who keep their own layer state, and the pieces of sync batch
+// norm (stats → merge across workers → elemt; backwardReduce → all-reduce → backwardElemt).
+// Per-channel quantities cross the boundary as Float64Array copies.
+import type { Runtime } from './runtime.js';
+import type { Tensor } from './tensor.js';
+import { checkBoolean, checkNumber, rangeError, typeError } from './errors.js';
+import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
+import * as ops from './ops.js';
+
+export interface LayoutOptions {
+  /** Channel axis last instead of second. Default false. */
+  channelsLast?: boolean;
+}
+
+export interface ElemtOptions extends LayoutOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  out?: Tensor;
+}
+
+export interface BatchNormFunctionalOptions extends ElemtOptions {
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  /** Batch statistics (updating running stats when given) or running stats. Default false. */
+  training?: boolean;
+  /** Running-stats update factor. Default 0.1. */
+  momentum?: number;
+}
+
+/** Per channel: values counted, mean, biased variance. */
+export interface ChannelStats {
+  count: number;
+  mean: Float64Array;
+  var: Float64Array;
+}
+
+export interface ElemtStats {
+  mean: ArrayLike<number>;
+  /** Biased variance, as batchNormStats and mergeChannelStats give it. */
+  var: ArrayLike<number>;
+}
+
+export interface BackwardSums {
+  /** Σdy per channel: the bias gradient. */
+  sumDy: Float64Array;
+  /** Σdy·(x − mean) per channel: invstd times it is the weight gradient. */
+  sumDyXmu: Float64Array;
+}
+
+export interface BackwardElemtStats extends ElemtStats, BackwardSums {
+  /** Values per channel over all workers. */
+  count: number;
+}
+
+function layoutOptions(options: LayoutOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
+  return checkBoolean('options.channelsLast', options.channelsLast ?? false);
+}
+
+function channelTensor(rt: Runtime, argument: string, t: Tensor | null | undefined, C: number): number {
+  if (t === undefined || t === null) return 0;
+  rt.checkTensor(argument, t);
+  if (t.size !== C || t.shape.length !== 1) throw new RangeError(`${argument}: expected shape [${C}], got ${formatShape(t.shape)}`);
+  return t.ptr;
+}
+
+function channelArray(argument: string, values: unknown, C: number): ArrayLike<number> {
+  if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') {
+    throw typeError(argument, `an array-like of ${C} numbers`, values);
+  }
+  if ((values as ArrayLike<number>).length !== C) throw rangeError(argument, `${C} values`, values);
+  return values as ArrayLike<number>;
+}
+
+function output(rt: Runtime, out: Tensor | undefined, like: Tensor, inputs: Tensor[]): Tensor {
+  if (out === undefined) return rt.newTensor(like.shape, like.size);
+  rt.checkTensor('options.out', out);
+  if (!sameShape(out.shape, like.shape)) throw new RangeError(`options.out: expected shape ${formatShape(like.shape)}, got ${formatShape(out.shape)}`);
+  if (inputs.includes(out)) throw new RangeError('options.out: must not be an input of the same call');
+  return out;
+}
+
+function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean): Layout {
+  rt.checkTensor(argument, x);
+  return inputLayout(argument, x.shape, channelsLast, null, null);
+}
+
+function workspace(rt: Runtime, C: number): ops.Workspace {
+  return new ops.Workspace(rt.scratch(ops.Workspace.bytes(C)), C);
+}
+
+function f64(rt: Runtime, ptr: number, C: number): Float64Array {
+  return new Float64Array(rt.memory.buffer, ptr, C);
+}
+
+function eps(options: ElemtOptions): number {
+  return checkNumber('options.eps', options.eps ?? 1e-5, 0, Number.MAX_VALUE);
+}
+
+// Writes mean and invstd = 1/sqrt(var + eps) into the workspace.
+function setMeanInvstd(rt: Runtime, ws: ops.Workspace, stats: ElemtStats, e: number): void {
+  const C = ws.channels;
+  const mean = channelArray('stats.mean', stats?.mean, C);
+  const variance = channelArray('stats.var', stats?.var, C);
+  f64(rt, ws.mean, C).set(mean);
+  const invstd = f64(rt, ws.invstd, C);
+  for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(variance[c]! + e);
+}
+
+export function batchNorm(rt: Runtime, x: Tensor, options: BatchNormFunctionalOptions = {}): Tensor {
+  const L = input(rt, 'x', x, layoutOptions(options));
+  const C = L.C;
+  const training = checkBoolean('options.training', options.training ?? false);
+  const momentum = checkNumber('options.momentum', options.momentum ?? 0.1, 0, 1);
+  const e = eps(options);
+  const p: ops.Params = {
+    weight: channelTensor(rt, 'options.weight', options.weight, C),
+    bias: channelTensor(rt, 'options.bias', options.bias, C),
+    runningMean: channelTensor(rt, 'options.runningMean', options.runningMean, C),
+    runningVar: channelTensor(rt, 'options.runningVar', options.runningVar, C),
+  };
+  if ((p.runningMean === 0) !== (p.runningVar === 0)) throw new TypeError('options.runningMean and options.runningVar: give both or neither');
+  if (!training && p.runningMean === 0) throw new TypeError('options.runningMean: required when options.training is false');
+  if (training) checkBatchStatsCount(L, x.shape);
+  const y = output(rt, options.out, x, [x]);
+  if (x.size > 0) {
+    const ws = workspace(rt, C);
+    if (training) ops.forwardTrain(rt.kernels, L, x.ptr, y.ptr, p, momentum, e, ws);
+    else ops.forwardEval(rt.kernels, L, x.ptr, y.ptr, p, e, ws);
+  }
+  return y;
+}
+
+export function batchNormStats(rt: Runtime, x: Tensor, options?: LayoutOptions): ChannelStats {
+  const L = input(rt, 'x', x, layoutOptions(options));
+  const C = L.C;
+  if (L.count === 0) return { count: 0, mean: new Float64Array(C), var: new Float64Array(C) };
+  const ws = workspace(rt, C);
+  ops.stats(rt.kernels, L, x.ptr, ws);
+  const mean = f64(rt, ws.mean, C).slice();
+  const m2 = f64(rt, ws.invstd, C);
+  const variance = new Float64Array(C);
+  for (let c = 0; c < C; c++) variance[c] = m2[c]! / L.count;
+  return { count: L.count, mean, var: variance };
+}
+
+/** Chan et al.'s merge of per-worker stats: what an all-gather of batchNormStats feeds. */
+export function mergeChannelStats(parts: readonly ChannelStats[]): ChannelStats {
+  if (!Array.isArray(parts) || parts.length === 0) throw typeError('parts', 'a non-empty array of ChannelStats', parts);
+  const C = parts[0]!.mean.length;
+  const mean = new Float64Array(C), m2 = new Float64Array(C);
+  let count = 0;
+  parts.forEach((part, i) => {
+    if (!Number.isSafeInteger(part?.count) || part.count < 0) throw typeError(`parts[${i}].count`, 'a non-negative integer', part?.count);
+    const pm = channelArray(`parts[${i}].mean`, part.mean, C), pv = channelArray(`parts[${i}].var`, part.var, C);
+    if (part.count === 0) return;
+    const n = count + part.count;
+    for (let c = 0; c < C; c++) {
+      const delta = pm[c]! - mean[c]!;
+      mean[c] = mean[c]! + delta * (part.count / n);
+      m2[c] = m2[c]! + pv[c]! * part.count + delta * delta * (count * part.count / n);
+    }
+    count = n;
+  });
+  for (let c = 0; c < C; c++) m2[c] = count > 0 ? m2[c]! / count : NaN;
+  return { count, mean, var: m2 };
+}
+
+export function batchNormElemt(rt: Runtime, x: Tensor, stats: ElemtStats, options: ElemtOptions = {}): Tensor {
+  const L = input(rt, 'x', x, layoutOptions(options));
+  const C = L.C;
+  const p: ops.Params = {
+    weight: channelTensor(rt, 'options.weight', options.weight, C),
+    bias: channelTensor(rt, 'options.bias', options.bias, C),
+    runningMean: 0,
+    runningVar: 0,
+  };
+  const e = eps(options);
+  const ws = workspace(rt, C);
+  setMeanInvstd(rt, ws, stats, e);
+  const y = output(rt, options.out, x, [x]);
+  if (x.size > 0) ops.forwardElemt(rt.kernels, L, x.ptr, y.ptr, p, ws);
+  return y;
+}
+
+export function batchNormBackwardReduce(rt: Runtime, dy: Tensor, x: Tensor, mean: ArrayLike<number>, options?: LayoutOptions): BackwardSums {
+  const L = input(rt, 'x', x, layoutOptions(options));
+  rt.checkTensor('dy', dy);
+  if (!sameShape(dy.shape, x.shape)) throw new RangeError(`dy: expected shape ${formatShape(x.shape)} (x's), got ${formatShape(dy.shape)}`);
+  const C = L.C;
+  const ws = workspace(rt, C);
+  f64(rt, ws.mean, C).set(channelArray('mean', mean, C));
+  if (x.size === 0) return { sumDy: new Float64Array(C), sumDyXmu: new Float64Array(C) };
+  ops.backwardReduce(rt.kernels, L, dy.ptr, x.ptr, ws);
+  return { sumDy: f64(rt, ws.sumDy, C).slice(), sumDyXmu: f64(rt, ws.sumDyXmu, C).slice() };
+}
+
+export function batchNormBackwardElemt(rt: Runtime, dy: Tensor, x: Tensor, stats: BackwardElemtStats, options: ElemtOptions = {}): Tensor {
+  const L = input(rt, 'x', x, layoutOptions(options));
+  rt.checkTensor('dy', dy);
+  if (!sameShape(dy.shape, x.shape)) throw new RangeError(`dy: expected shape ${formatShape(x.shape)} (x's), got ${formatShape(dy.shape)}`);
+  const C = L.C;
+  const weight = channelTensor(rt, 'options.weight', options.weight, C);
+  const e = eps(options);
+  const count = stats?.count;
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) throw typeError('stats.count', 'a positive integer', count);
+  const ws = workspace(rt, C);
+  setMeanInvstd(rt, ws, stats, e);
+  f64(rt, ws.sumDy, C).set(channelArray('stats.sumDy', stats.sumDy, C));
+  f64(rt, ws.sumDyXmu, C).set(channelArray('stats.sumDyXmu', stats.sumDyXmu, C));
+  const dx = output(rt, options.out, x, [x, dy]);
+  if (x.size > 0) ops.backwardElemt(rt.kernels, L, dy.ptr, x.ptr, dx.ptr, weight, count, ws);
+  return dx;
+}

@@ -1,0 +1,22 @@
+// Entry for browsers, bundlers and anything with fetch: the wasm sits beside the package
+// and `new URL(..., import.meta.url)` is the pattern bundlers rewrite to an asset URL.
+import { initWith, type InitOptions } from './init.js';
+import type { Runtime } from './runtime.js';
+
+export { Runtime, type MemoryUsage } from './runtime.js';
+export { Tensor } from './tensor.js';
+export { BatchNorm, type BatchNormOptions, type StateDict } from './batchnorm.js';
+export {
+  mergeChannelStats,
+  type BatchNormFunctionalOptions, type ChannelStats, type ElemtStats, type ElemtOptions,
+  type BackwardSums, type BackwardElemtStats, type LayoutOptions,
+} from './functional.js';
+export type { InitOptions } from './init.js';
+export type { WasmSource } from './wasm.js';
+
+export function init(options?: InitOptions): Promise<Runtime> {
+  return initWith({
+    bundled: (simd) => (simd ? new URL('../build/simd.wasm', import.meta.url) : new URL('../build/scalar.wasm', import.meta.url)),
+    fetchUrl: (url) => fetch(url),
+  }, options);
+}

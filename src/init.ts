@@ -1,0 +1,53 @@
+// init(): choose the build, get the module, instantiate. The entry points differ only in
+// how they find the bundled wasm and read a URL.
+import { Runtime } from './runtime.js';
+import { compileSource, instantiateKernels, simdSupported, type WasmSource } from './wasm.js';
+import { typeError } from './errors.js';
+
+export interface InitOptions {
+  /**
+   * The kernel module, or where to get it: a compiled WebAssembly.Module (required in
+   * Cloudflare workerd), bytes, a URL or path, a Response or a Promise of one.
+   * Default: the package's own simd.wasm or scalar.wasm.
+   */
+  wasm?: WasmSource;
+  /** 'auto' (default) runs SIMD where the engine validates it; false forces the scalar build. */
+  simd?: 'auto' | boolean;
+  /** Warn on the console when a tensor is garbage-collected without dispose(). Default false. */
+  debug?: boolean;
+}
+
+export interface Loader {
+  /** The package's own module for the chosen build. */
+  bundled(simd: boolean): WasmSource | Promise<WasmSource>;
+  /** How this runtime reads a URL. */
+  fetchUrl(url: URL): Promise<Response | BufferSource>;
+}
+
+export async function initWith(loader: Loader, options: InitOptions = {}): Promise<Runtime> {
+  if (options === null || typeof options !== 'object') throw typeError('opts', 'an object', options);
+  const simdOption = options.simd ?? 'auto';
+  if (simdOption !== 'auto' && typeof simdOption !== 'boolean') throw typeError('opts.simd', "'auto', true or false", simdOption);
+  const debug = options.debug ?? false;
+  if (typeof debug !== 'boolean') throw typeError('opts.debug', 'a boolean', debug);
+  const supported = simdSupported();
+  if (simdOption === true && !supported) {
+    throw new TypeError('opts.simd: true, but this engine does not support WebAssembly SIMD (use \'auto\' or false)');
+  }
+  const simd = simdOption === 'auto' ? supported : simdOption;
+  const source = options.wasm ?? (await loader.bundled(simd));
+  let module: WebAssembly.Module;
+  try {
+    module = await compileSource(source, (url) => loader.fetchUrl(url));
+  } catch (cause) {
+    if (cause instanceof WebAssembly.CompileError && !supported) {
+      throw new TypeError('opts.wasm: this engine has no WebAssembly SIMD; pass batchnorm-wasm/scalar.wasm', { cause });
+    }
+    throw cause;
+  }
+  const rt = new Runtime(await instantiateKernels(module), debug);
+  if (options.wasm !== undefined && simdOption !== 'auto' && rt.simd !== simdOption) {
+    throw new TypeError(`opts.simd: ${simdOption}, but opts.wasm is the ${rt.simd ? 'SIMD' : 'scalar'} build`);
+  }
+  return rt;
+}

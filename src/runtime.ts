@@ -1,0 +1,161 @@
+// A runtime: one wasm instance, its memory, and everything allocated in it. There is no
+// module-level state, so a SIMD and a scalar runtime can live side by side.
+import type { Kernels } from './wasm.js';
+import { Tensor } from './tensor.js';
+import { BatchNorm, type BatchNormOptions } from './batchnorm.js';
+import { rangeError, typeError } from './errors.js';
+import { checkShape, formatShape, sizeOf } from './shape.js';
+import * as functional from './functional.js';
+
+/** TLSF, the wasm heap, serves at most 1 GiB per block. */
+export const MAX_ALLOCATION_BYTES = 2 ** 30 - 16;
+
+export interface MemoryUsage {
+  /** Tensors allocated and not yet disposed (layer parameters included). */
+  liveTensors: number;
+  /** Bytes held by live tensors and layer workspaces. */
+  bytesAllocated: number;
+  /** Size of the wasm memory (it grows, never shrinks). */
+  bytesReserved: number;
+}
+
+export class Runtime {
+  /** true when the SIMD build runs, false for the scalar build. */
+  readonly simd: boolean;
+  /** @internal */ readonly kernels: Kernels;
+  /** @internal */ readonly memory: WebAssembly.Memory;
+  #liveTensors = 0;
+  #bytesAllocated = 0;
+  #scratchPtr = 0;
+  #scratchBytes = 0;
+  #leaks: FinalizationRegistry<string> | null;
+
+  /** @internal use init() */
+  constructor(kernels: Kernels, debug: boolean) {
+    this.kernels = kernels;
+    this.memory = kernels.memory;
+    this.simd = Boolean(kernels.SIMD.value);
+    this.#leaks = debug
+      ? new FinalizationRegistry((what) => console.warn(`batchnorm-wasm: ${what} was garbage-collected without dispose(); its memory stays allocated`))
+      : null;
+  }
+
+  /** A float32 tensor in wasm memory, zero-filled unless `data` is given. */
+  tensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
+    const dims = checkShape('shape', shape);
+    const size = sizeOf(dims);
+    if (data !== undefined) {
+      if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
+        throw typeError('data', `an array-like of ${size} numbers`, data);
+      }
+      if (data.length !== size) throw rangeError('data', `${size} values for shape ${formatShape(dims)}`, data);
+    }
+    const t = this.newTensor(dims, size);
+    const view = t.data;
+    if (data === undefined) view.fill(0);
+    else view.set(data);
+    return t;
+  }
+
+  batchNorm1d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
+    return new BatchNorm(this, 1, numFeatures, options);
+  }
+
+  batchNorm2d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
+    return new BatchNorm(this, 2, numFeatures, options);
+  }
+
+  batchNorm3d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
+    return new BatchNorm(this, 3, numFeatures, options);
+  }
+
+  memoryUsage(): MemoryUsage {
+    return { liveTensors: this.#liveTensors, bytesAllocated: this.#bytesAllocated, bytesReserved: this.memory.buffer.byteLength };
+  }
+
+  /** Stateless batch norm, torch.nn.functional.batch_norm's counterpart. */
+  batchNorm(x: Tensor, options?: functional.BatchNormFunctionalOptions): Tensor {
+    return functional.batchNorm(this, x, options);
+  }
+
+  /** Per-channel count, mean and biased variance of x: the local half of sync batch norm. */
+  batchNormStats(x: Tensor, options?: functional.LayoutOptions): functional.ChannelStats {
+    return functional.batchNormStats(this, x, options);
+  }
+
+  /** Normalizes with given per-channel mean and invstd: the elementwise half of training mode. */
+  batchNormElemt(x: Tensor, stats: functional.ElemtStats, options?: functional.ElemtOptions): Tensor {
+    return functional.batchNormElemt(this, x, stats, options);
+  }
+
+  /** Σdy and Σdy·(x − mean) per channel: the local half of a sync batch norm backward. */
+  batchNormBackwardReduce(dy: Tensor, x: Tensor, mean: ArrayLike<number>, options?: functional.LayoutOptions): functional.BackwardSums {
+    return functional.batchNormBackwardReduce(this, dy, x, mean, options);
+  }
+
+  /** dx from the (all-reduced) sums and the global count. */
+  batchNormBackwardElemt(dy: Tensor, x: Tensor, stats: functional.BackwardElemtStats, options?: functional.ElemtOptions): Tensor {
+    return functional.batchNormBackwardElemt(this, dy, x, stats, options);
+  }
+
+  /** @internal allocates a tensor without initializing it */
+  newTensor(shape: readonly number[], size: number): Tensor {
+    const t = new Tensor(this, shape, size, this.allocate(size * 4));
+    this.#liveTensors++;
+    this.#leaks?.register(t, `Tensor ${formatShape(shape)}`, t);
+    return t;
+  }
+
+  /** @internal */
+  release(t: Tensor): void {
+    this.free(t.ptr, t.size * 4);
+    this.#liveTensors--;
+    this.#leaks?.unregister(t);
+  }
+
+  /** @internal 16-byte aligned bytes in wasm memory; a RangeError when they don't fit */
+  allocate(bytes: number): number {
+    if (bytes > MAX_ALLOCATION_BYTES) {
+      throw rangeError('shape', `at most ${MAX_ALLOCATION_BYTES} bytes per tensor (wasm32's heap serves up to 1 GiB a block)`, `${bytes} bytes`);
+    }
+    let ptr: number;
+    try {
+      ptr = this.kernels.alloc(Math.max(bytes, 16));
+    } catch (cause) {
+      // The heap traps when memory cannot grow; it is left consistent, so we carry on.
+      if (cause instanceof WebAssembly.RuntimeError) {
+        throw new RangeError(`out of memory: cannot allocate ${bytes} bytes (wasm memory is ${this.memory.buffer.byteLength} bytes, 4 GiB at most)`, { cause });
+      }
+      throw cause;
+    }
+    this.#bytesAllocated += bytes;
+    return ptr;
+  }
+
+  /** @internal */
+  free(ptr: number, bytes: number): void {
+    this.kernels.free(ptr);
+    this.#bytesAllocated -= bytes;
+  }
+
+  /** @internal a reusable region for one call's per-channel scratch; valid until the next call */
+  scratch(bytes: number): number {
+    if (bytes > this.#scratchBytes) {
+      const ptr = this.allocate(bytes);
+      if (this.#scratchPtr !== 0) this.free(this.#scratchPtr, 0);
+      // Scratch is the runtime's own, not the caller's: it does not count as allocated.
+      this.#bytesAllocated -= bytes;
+      this.#scratchPtr = ptr;
+      this.#scratchBytes = bytes;
+    }
+    return this.#scratchPtr;
+  }
+
+  /** @internal the argument check every entry point shares */
+  checkTensor(argument: string, t: unknown): Tensor {
+    if (!(t instanceof Tensor)) throw typeError(argument, 'a Tensor', t);
+    if (t.runtime !== this) throw new TypeError(`${argument}: the tensor belongs to another runtime`);
+    if (t.ptr === 0) throw new TypeError(`${argument}: Tensor ${formatShape(t.shape)} was disposed and cannot be used`);
+    return t;
+  }
+}

@@ -1,0 +1,90 @@
+// The one shape validator, and the mapping from a layer's input shape to the two data
+// shapes the kernels know: planar [N, C, S] and interleaved [R, C].
+import { rangeError, typeError } from './errors.js';
+
+/** Dimensions a tensor may have. */
+export const MAX_RANK = 8;
+
+export function checkShape(argument: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw typeError(argument, 'an array of dimension sizes', shape);
+  if (shape.length > MAX_RANK) throw rangeError(argument, `at most ${MAX_RANK} dimensions`, shape);
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== 'number') throw typeError(`${argument}[${i}]`, 'a non-negative integer', d);
+    if (!Number.isSafeInteger(d) || d < 0) throw rangeError(`${argument}[${i}]`, 'a non-negative integer', d);
+  }
+  return shape.slice() as number[];
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let size = 1;
+  for (const d of shape) size *= d;
+  return size;
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Planar [N, C, S]: the channel axis is 1, S the product of the spatial axes.
+ * Interleaved [R, C]: the channel axis is last (channels-last, and [N, C]).
+ */
+export interface Layout {
+  readonly planar: boolean;
+  readonly N: number;
+  readonly C: number;
+  /** Values per channel and sample: S for planar, 1 for interleaved. */
+  readonly S: number;
+  /** Rows of an interleaved layout (N times the spatial size); N for planar. */
+  readonly R: number;
+  /** Values per channel over the batch: the n of the statistics. */
+  readonly count: number;
+}
+
+export function layoutOf(shape: readonly number[], channelsLast: boolean): Layout {
+  const rank = shape.length;
+  const N = shape[0]!;
+  if (rank === 2 || channelsLast) {
+    const R = sizeOf(shape.slice(0, -1));
+    return { planar: false, N, C: shape[rank - 1]!, S: 1, R, count: R };
+  }
+  const C = shape[1]!;
+  let S = 1;
+  for (let i = 2; i < rank; i++) S *= shape[i]!;
+  // One value per sample and channel is the same memory as [N, C]: take the faster path.
+  if (S === 1) return { planar: false, N, C, S: 1, R: N, count: N };
+  return { planar: true, N, C, S, R: N, count: N * S };
+}
+
+/**
+ * Checks an input's rank and channel count and returns its layout. `ranks` lists the ranks
+ * a layer accepts (null: any rank >= 2); `channels` the expected C (null: any).
+ */
+export function inputLayout(
+  argument: string, shape: readonly number[], channelsLast: boolean, ranks: readonly number[] | null, channels: number | null,
+): Layout {
+  const rank = shape.length;
+  if (ranks ? !ranks.includes(rank) : rank < 2) {
+    const expected = ranks ? ranks.map((r) => `${r}D`).join(' or ') : 'at least 2D';
+    throw new RangeError(`${argument}: expected ${expected} input (got ${rank}D input of shape ${formatShape(shape)})`);
+  }
+  const axis = channelsLast ? rank - 1 : 1;
+  if (channels !== null && shape[axis] !== channels) {
+    throw new RangeError(
+      `${argument}: expected ${channels} channels on axis ${axis}${channelsLast ? ' (channels-last)' : ''}, got ${shape[axis]} in shape ${formatShape(shape)}`,
+    );
+  }
+  return layoutOf(shape, channelsLast);
+}
+
+/** PyTorch's check: batch statistics need more than one value per channel. */
+export function checkBatchStatsCount(layout: Layout, shape: readonly number[]): void {
+  if (layout.count === 1) {
+    throw new RangeError(`Expected more than 1 value per channel when training, got input size ${formatShape(shape)}`);
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,109 @@
+// The kernel module's exports as the facade sees them, and how a module is chosen,
+// compiled and instantiated. The facade validates; these functions trust their pointers.
+import { instantiate } from '@assemblyscript/loader';
+import { typeError } from './errors.js';
+
+type Ptr = number;
+
+export interface Kernels {
+  readonly memory: WebAssembly.Memory;
+  readonly SIMD: WebAssembly.Global;
+  alloc(bytes: number): Ptr;
+  free(ptr: Ptr): void;
+  copy(dst: Ptr, src: Ptr, bytes: number): void;
+  f32_bn_stats_planar(x: Ptr, N: number, C: number, S: number, mean: Ptr, m2: Ptr): void;
+  f32_bn_stats_interleaved(x: Ptr, R: number, C: number, mean: Ptr, m2: Ptr): void;
+  f32_bn_forward_train_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr,
+    runMean: Ptr, runVar: Ptr, momentum: number, eps: number, saveMean: Ptr, saveInvstd: Ptr, coef: Ptr): void;
+  f32_bn_forward_train_interleaved(x: Ptr, y: Ptr, R: number, C: number, weight: Ptr, bias: Ptr,
+    runMean: Ptr, runVar: Ptr, momentum: number, eps: number, saveMean: Ptr, saveInvstd: Ptr, coef: Ptr): void;
+  f32_bn_forward_eval_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr,
+    runMean: Ptr, runVar: Ptr, eps: number, coef: Ptr): void;
+  f32_bn_forward_eval_interleaved(x: Ptr, y: Ptr, R: number, C: number, weight: Ptr, bias: Ptr,
+    runMean: Ptr, runVar: Ptr, eps: number, coef: Ptr): void;
+  f32_bn_forward_elemt_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr,
+    mean: Ptr, invstd: Ptr, coef: Ptr): void;
+  f32_bn_forward_elemt_interleaved(x: Ptr, y: Ptr, R: number, C: number, weight: Ptr, bias: Ptr,
+    mean: Ptr, invstd: Ptr, coef: Ptr): void;
+  f32_bn_backward_train_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, weight: Ptr,
+    mean: Ptr, invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
+  f32_bn_backward_train_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
+    mean: Ptr, invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
+  f32_bn_backward_eval_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, weight: Ptr,
+    runMean: Ptr, runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr,
+    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
+  f32_bn_backward_eval_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
+    runMean: Ptr, runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr,
+    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
+  f32_bn_backward_reduce_planar(dy: Ptr, x: Ptr, N: number, C: number, S: number, mean: Ptr,
+    sumDy: Ptr, sumDyXmu: Ptr): void;
+  f32_bn_backward_reduce_interleaved(dy: Ptr, x: Ptr, R: number, C: number, mean: Ptr,
+    sumDy: Ptr, sumDyXmu: Ptr, scratch: Ptr): void;
+  f32_bn_backward_elemt_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, weight: Ptr,
+    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number, coef: Ptr): void;
+  f32_bn_backward_elemt_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
+    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number, coef: Ptr): void;
+}
+
+/** Anything `init({ wasm })` accepts. */
+export type WasmSource =
+  | WebAssembly.Module
+  | BufferSource
+  | URL
+  | string
+  | Response
+  | PromiseLike<Response>;
+
+// The smallest module with a v128 instruction: (func (result v128) v128.const 0).
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+export function simdSupported(): boolean {
+  return WebAssembly.validate(SIMD_PROBE);
+}
+
+function isResponse(value: unknown): value is Response {
+  return typeof Response !== 'undefined' && value instanceof Response;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * Turns any accepted source into a compiled module. `fetchUrl` is the entry point's way
+ * of reading a URL (Node reads file: URLs from disk; browsers fetch).
+ */
+export async function compileSource(
+  source: WasmSource,
+  fetchUrl: (url: URL) => Promise<Response | BufferSource>,
+): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  let resolved: unknown = source;
+  if (typeof resolved === 'string') resolved = new URL(resolved, baseUrl());
+  if (resolved instanceof URL) resolved = await fetchUrl(resolved);
+  if (isThenable(resolved)) resolved = await resolved;
+  if (isResponse(resolved)) {
+    if (!resolved.ok) throw new TypeError(`opts.wasm: fetching ${resolved.url} failed with HTTP ${resolved.status}`);
+    resolved = await resolved.arrayBuffer();
+  }
+  if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
+    return WebAssembly.compile(resolved as BufferSource);
+  }
+  throw typeError('opts.wasm', 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>', source);
+}
+
+function baseUrl(): string | undefined {
+  const location = (globalThis as { location?: { href: string } }).location;
+  return location?.href;
+}
+
+export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
+  const { exports } = await instantiate<Record<string, unknown>>(module, {});
+  if (typeof exports.f32_bn_forward_train_planar !== 'function' || !(exports.memory instanceof WebAssembly.Memory)) {
+    throw typeError('opts.wasm', 'the batchnorm-wasm module (simd.wasm or scalar.wasm)', module);
+  }
+  return exports as unknown as Kernels;
+}
