@@ -2,6 +2,7 @@
 // and `new URL(..., import.meta.url)` is the pattern bundlers rewrite to an asset URL.
 import { initWith, type InitOptions } from './init.js';
 import type { Runtime } from './runtime.js';
+import { typeError } from './errors.js';
 
 export { Runtime, type MemoryUsage } from './runtime.js';
 export { Tensor } from './tensor.js';
@@ -14,9 +15,20 @@ export {
 export type { InitOptions } from './init.js';
 export type { WasmSource } from './wasm.js';
 
+// A relative string means what it means to fetch(): relative to the page or worker script.
+function resolveUrl(spec: string): URL {
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  try {
+    return new URL(spec, base);
+  } catch {
+    throw typeError('opts.wasm', 'an absolute URL, or a URL relative to the page', spec);
+  }
+}
+
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith({
     bundled: (simd) => (simd ? new URL('../build/simd.wasm', import.meta.url) : new URL('../build/scalar.wasm', import.meta.url)),
+    resolveUrl,
     fetchUrl: (url) => fetch(url),
   }, options);
 }

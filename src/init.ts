@@ -1,7 +1,7 @@
 // init(): choose the build, get the module, instantiate. The entry points differ only in
 // how they find the bundled wasm and read a URL.
 import { Runtime } from './runtime.js';
-import { compileSource, instantiateKernels, simdSupported, type WasmSource } from './wasm.js';
+import { compileSource, instantiateKernels, simdSupported, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
 
 export interface InitOptions {
@@ -17,11 +17,9 @@ export interface InitOptions {
   debug?: boolean;
 }
 
-export interface Loader {
+export interface Loader extends UrlReader {
   /** The package's own module for the chosen build. */
   bundled(simd: boolean): WasmSource | Promise<WasmSource>;
-  /** How this runtime reads a URL. */
-  fetchUrl(url: URL): Promise<Response | BufferSource>;
 }
 
 export async function initWith(loader: Loader, options: InitOptions = {}): Promise<Runtime> {
@@ -38,7 +36,7 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
   const source = options.wasm ?? (await loader.bundled(simd));
   let module: WebAssembly.Module;
   try {
-    module = await compileSource(source, (url) => loader.fetchUrl(url));
+    module = await compileSource(source, loader);
   } catch (cause) {
     if (cause instanceof WebAssembly.CompileError && !supported) {
       throw new TypeError('opts.wasm: this engine has no WebAssembly SIMD; pass batchnorm-wasm/scalar.wasm', { cause });

@@ -72,18 +72,18 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
-/**
- * Turns any accepted source into a compiled module. `fetchUrl` is the entry point's way
- * of reading a URL (Node reads file: URLs from disk; browsers fetch).
- */
-export async function compileSource(
-  source: WasmSource,
-  fetchUrl: (url: URL) => Promise<Response | BufferSource>,
-): Promise<WebAssembly.Module> {
+/** How an entry point reads what `opts.wasm` names: strings become URLs, URLs become bytes. */
+export interface UrlReader {
+  resolveUrl(spec: string): URL;
+  fetchUrl(url: URL): Promise<Response | BufferSource>;
+}
+
+/** Turns any accepted source into a compiled module. */
+export async function compileSource(source: WasmSource, reader: UrlReader): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   let resolved: unknown = source;
-  if (typeof resolved === 'string') resolved = new URL(resolved, baseUrl());
-  if (resolved instanceof URL) resolved = await fetchUrl(resolved);
+  if (typeof resolved === 'string') resolved = reader.resolveUrl(resolved);
+  if (resolved instanceof URL) resolved = await reader.fetchUrl(resolved);
   if (isThenable(resolved)) resolved = await resolved;
   if (isResponse(resolved)) {
     if (!resolved.ok) throw new TypeError(`opts.wasm: fetching ${resolved.url} failed with HTTP ${resolved.status}`);
@@ -93,11 +93,6 @@ export async function compileSource(
     return WebAssembly.compile(resolved as BufferSource);
   }
   throw typeError('opts.wasm', 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>', source);
-}
-
-function baseUrl(): string | undefined {
-  const location = (globalThis as { location?: { href: string } }).location;
-  return location?.href;
 }
 
 export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
