@@ -3,7 +3,10 @@
 import type { Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
 import { disposeSymbol } from './tensor.js';
-import { checkBoolean, checkNumber, checkPositiveInteger, rangeError, typeError } from './errors.js';
+import {
+  checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, disposedError, rangeError, stateError,
+  typeError,
+} from './errors.js';
 import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
@@ -29,6 +32,13 @@ export interface StateDict {
 }
 
 const RANKS: Record<1 | 2 | 3, readonly number[]> = { 1: [2, 3], 2: [4], 3: [5] };
+
+// TypeScript's readonly is gone at runtime; these feed sizes and pointers to the kernels, so a
+// plain-JS assignment (bn.numFeatures = 100, bn.weight = other) must throw, not redirect them.
+const FROZEN = [
+  'numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast',
+  'weight', 'bias', 'weightGrad', 'biasGrad', 'runningMean', 'runningVar',
+] as const;
 
 interface Saved {
   x: Tensor;
@@ -56,42 +66,48 @@ export class BatchNorm {
   readonly #dims: 1 | 2 | 3;
   #workspace: ops.Workspace | null;
   #saved: Saved | null = null;
+  /** The tensors above that exist, by name, for the disposed check. */
+  readonly #owned: [string, Tensor][] = [];
 
   /** @internal use rt.batchNorm1d/2d/3d */
   constructor(rt: Runtime, dims: 1 | 2 | 3, numFeatures: number, options: BatchNormOptions = {}) {
     const C = checkPositiveInteger('numFeatures', numFeatures);
     if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
-    const eps = options.eps ?? 1e-5;
-    if (typeof eps !== 'number') throw typeError('options.eps', 'a non-negative finite number', eps);
-    if (!(eps >= 0 && Number.isFinite(eps))) throw rangeError('options.eps', 'a non-negative finite number', eps);
+    // Only undefined means "default": null is a value and PyTorch would read affine=None as false.
+    const eps = checkNonNegativeFinite('options.eps', options.eps === undefined ? 1e-5 : options.eps);
     const momentum = options.momentum === undefined ? 0.1 : options.momentum;
-    if (momentum !== null) checkNumber('options.momentum', momentum, 0, 1);
+    if (momentum !== null) {
+      if (typeof momentum !== 'number') throw typeError('options.momentum', 'a number in [0, 1] or null', momentum);
+      checkNumber('options.momentum', momentum, 0, 1);
+    }
     this.#rt = rt;
     this.#dims = dims;
     this.numFeatures = C;
     this.eps = eps;
     this.momentum = momentum;
-    this.affine = checkBoolean('options.affine', options.affine ?? true);
-    this.trackRunningStats = checkBoolean('options.trackRunningStats', options.trackRunningStats ?? true);
-    this.channelsLast = checkBoolean('options.channelsLast', options.channelsLast ?? false);
-    const owned: Tensor[] = [];
-    const make = (): Tensor => {
-      const t = rt.newTensor([C], C);
-      owned.push(t);
+    this.affine = checkBoolean('options.affine', options.affine === undefined ? true : options.affine);
+    this.trackRunningStats = checkBoolean(
+      'options.trackRunningStats', options.trackRunningStats === undefined ? true : options.trackRunningStats,
+    );
+    this.channelsLast = checkBoolean('options.channelsLast', options.channelsLast === undefined ? false : options.channelsLast);
+    const make = (name: string): Tensor => {
+      const t = rt.newTensor([C], C, 'numFeatures');
+      this.#owned.push([name, t]);
       return t;
     };
     try {
-      this.weight = this.affine ? make() : null;
-      this.bias = this.affine ? make() : null;
-      this.weightGrad = this.affine ? make() : null;
-      this.biasGrad = this.affine ? make() : null;
-      this.runningMean = this.trackRunningStats ? make() : null;
-      this.runningVar = this.trackRunningStats ? make() : null;
-      this.#workspace = new ops.Workspace(rt.allocate(ops.Workspace.bytes(C)), C);
+      this.weight = this.affine ? make('weight') : null;
+      this.bias = this.affine ? make('bias') : null;
+      this.weightGrad = this.affine ? make('weightGrad') : null;
+      this.biasGrad = this.affine ? make('biasGrad') : null;
+      this.runningMean = this.trackRunningStats ? make('runningMean') : null;
+      this.runningVar = this.trackRunningStats ? make('runningVar') : null;
+      this.#workspace = new ops.Workspace(rt.allocate(ops.Workspace.bytes(C), 'numFeatures'), C);
     } catch (error) {
-      for (const t of owned) t.dispose();
+      for (const [, t] of this.#owned) t.dispose();
       throw error;
     }
+    for (const key of FROZEN) Object.defineProperty(this, key, { writable: false });
     this.resetParameters();
     this.zeroGrad();
   }
@@ -141,8 +157,10 @@ export class BatchNorm {
     const ws = this.#live();
     const rt = this.#rt;
     const saved = this.#saved;
-    if (saved === null) throw new Error('backward() called before forward(): there is no saved input');
-    if (saved.x.disposed) throw new Error(`the input ${saved.x} saved by forward() was disposed before backward()`);
+    if (saved === null) throw stateError('backward(): expected a forward() first, got no saved input');
+    if (saved.x.disposed) {
+      throw stateError(`backward(): expected the input forward() saved to be live, got Tensor ${formatShape(saved.x.shape)} disposed (dispose it after backward())`);
+    }
     rt.checkTensor('dy', dy);
     if (!sameShape(dy.shape, saved.x.shape)) {
       throw new RangeError(`dy: expected shape ${formatShape(saved.x.shape)} (the forward input's), got ${formatShape(dy.shape)}`);
@@ -219,9 +237,7 @@ export class BatchNorm {
       }
     }
     const nbt = sd.num_batches_tracked;
-    if (this.trackRunningStats && (typeof nbt !== 'number' || !Number.isSafeInteger(nbt) || nbt < 0)) {
-      throw typeError('stateDict.num_batches_tracked', 'a non-negative integer', nbt);
-    }
+    if (this.trackRunningStats) checkNonNegativeInteger('stateDict.num_batches_tracked', nbt);
     for (const [key, t] of tensors) if (t) t.data.set(sd[key] as ArrayLike<number>);
     if (this.trackRunningStats) this.numBatchesTracked = nbt as number;
   }
@@ -238,9 +254,18 @@ export class BatchNorm {
     this.dispose();
   }
 
+  // Every entry starts here, before anything is allocated or changed. A parameter disposed
+  // on its own would otherwise reach the kernels as pointer 0, which they read as "absent".
   #live(): ops.Workspace {
-    if (this.#workspace === null) throw new TypeError(`BatchNorm${this.#dims}d(${this.numFeatures}) was disposed and cannot be used`);
+    if (this.#workspace === null) throw disposedError(String(this));
+    for (const [name, t] of this.#owned) {
+      if (t.ptr === 0) throw disposedError(`${this}.${name}`, 'dispose the layer, not its tensors');
+    }
     return this.#workspace;
+  }
+
+  toString(): string {
+    return `BatchNorm${this.#dims}d(${this.numFeatures})`;
   }
 
   #params(): ops.Params {

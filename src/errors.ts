@@ -1,5 +1,9 @@
 // The one place errors are made: every message names the argument, what was expected
 // and what came, so a caller can fix the call without reading our source.
+//
+// TypeError: the wrong kind of value, or an object in the wrong state for the call (disposed,
+// from another runtime, backward before forward), as the platform does for detached buffers.
+// RangeError: the right kind of value outside what is allowed (a size, a shape, a number's range).
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -28,10 +32,27 @@ export function rangeError(argument: string, expected: string, got: unknown): Ra
   return new RangeError(`${argument}: expected ${expected}, got ${describe(got)}`);
 }
 
+/** `what` (a tensor or a layer) was used after dispose(); `hint` says what to do instead. */
+export function disposedError(what: string, hint?: string): TypeError {
+  return new TypeError(`${what} was disposed and cannot be used${hint === undefined ? '' : ` (${hint})`}`);
+}
+
+/** An operation out of order, e.g. backward() before forward(). */
+export function stateError(message: string): TypeError {
+  return new TypeError(message);
+}
+
 // A finite number in [min, max]; `what` names the argument in the message.
 export function checkNumber(argument: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw typeError(argument, `a number in [${min}, ${max}]`, value);
   if (!(value >= min && value <= max)) throw rangeError(argument, `a finite number in [${min}, ${max}]`, value);
+  return value;
+}
+
+/** eps and its kin: 0 is allowed (PyTorch allows it), NaN and Infinity are not. */
+export function checkNonNegativeFinite(argument: string, value: unknown): number {
+  if (typeof value !== 'number') throw typeError(argument, 'a non-negative finite number', value);
+  if (!(value >= 0 && value < Infinity)) throw rangeError(argument, 'a non-negative finite number', value);
   return value;
 }
 
@@ -43,5 +64,11 @@ export function checkBoolean(argument: string, value: unknown): boolean {
 export function checkPositiveInteger(argument: string, value: unknown): number {
   if (typeof value !== 'number') throw typeError(argument, 'a positive integer', value);
   if (!Number.isSafeInteger(value) || value < 1) throw rangeError(argument, 'a positive integer', value);
+  return value;
+}
+
+export function checkNonNegativeInteger(argument: string, value: unknown): number {
+  if (typeof value !== 'number') throw typeError(argument, 'a non-negative integer', value);
+  if (!Number.isSafeInteger(value) || value < 0) throw rangeError(argument, 'a non-negative integer', value);
   return value;
 }

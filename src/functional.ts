@@ -3,7 +3,7 @@
 // Per-channel quantities cross the boundary as Float64Array copies.
 import type { Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
-import { checkBoolean, checkNumber, rangeError, typeError } from './errors.js';
+import { checkBoolean, checkNonNegativeFinite, checkNumber, checkPositiveInteger, rangeError, typeError } from './errors.js';
 import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
@@ -57,7 +57,7 @@ export interface BackwardElemtStats extends ElemtStats, BackwardSums {
 function layoutOptions(options: LayoutOptions | undefined): boolean {
   if (options === undefined) return false;
   if (options === null || typeof options !== 'object') throw typeError('options', 'an object', options);
-  return checkBoolean('options.channelsLast', options.channelsLast ?? false);
+  return checkBoolean('options.channelsLast', options.channelsLast === undefined ? false : options.channelsLast);
 }
 
 function channelTensor(rt: Runtime, argument: string, t: Tensor | null | undefined, C: number): number {
@@ -67,12 +67,14 @@ function channelTensor(rt: Runtime, argument: string, t: Tensor | null | undefin
   return t.ptr;
 }
 
-function channelArray(argument: string, values: unknown, C: number): ArrayLike<number> {
+// A copy, taken before anything is allocated: the values may view wasm memory (a layer's
+// runningMean.data, say), and growing the memory would detach them.
+function channelArray(argument: string, values: unknown, C: number): Float64Array {
   if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') {
     throw typeError(argument, `an array-like of ${C} numbers`, values);
   }
   if ((values as ArrayLike<number>).length !== C) throw rangeError(argument, `${C} values`, values);
-  return values as ArrayLike<number>;
+  return Float64Array.from(values as ArrayLike<number>);
 }
 
 function output(rt: Runtime, out: Tensor | undefined, like: Tensor, inputs: Tensor[]): Tensor {
@@ -88,8 +90,9 @@ function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean):
   return inputLayout(argument, x.shape, channelsLast, null, null);
 }
 
+// Allocate it before the output: a scratch allocation that fails must not strand a new tensor.
 function workspace(rt: Runtime, C: number): ops.Workspace {
-  return new ops.Workspace(rt.scratch(ops.Workspace.bytes(C)), C);
+  return new ops.Workspace(rt.scratch(ops.Workspace.bytes(C), 'x'), C);
 }
 
 function f64(rt: Runtime, ptr: number, C: number): Float64Array {
@@ -97,24 +100,36 @@ function f64(rt: Runtime, ptr: number, C: number): Float64Array {
 }
 
 function eps(options: ElemtOptions): number {
-  return checkNumber('options.eps', options.eps ?? 1e-5, 0, Number.MAX_VALUE);
+  return checkNonNegativeFinite('options.eps', options.eps === undefined ? 1e-5 : options.eps);
 }
 
-// Writes mean and invstd = 1/sqrt(var + eps) into the workspace.
-function setMeanInvstd(rt: Runtime, ws: ops.Workspace, stats: ElemtStats, e: number): void {
-  const C = ws.channels;
-  const mean = channelArray('stats.mean', stats?.mean, C);
-  const variance = channelArray('stats.var', stats?.var, C);
-  f64(rt, ws.mean, C).set(mean);
-  const invstd = f64(rt, ws.invstd, C);
-  for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(variance[c]! + e);
+interface MeanInvstd {
+  mean: Float64Array;
+  invstd: Float64Array;
+}
+
+// mean and invstd = 1/sqrt(var + eps), checked and copied before anything is allocated.
+function meanInvstd(stats: ElemtStats, C: number, e: number): MeanInvstd {
+  if (stats === null || typeof stats !== 'object') throw typeError('stats', 'an object with mean and var', stats);
+  const mean = channelArray('stats.mean', stats.mean, C);
+  const invstd = channelArray('stats.var', stats.var, C);
+  for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(invstd[c]! + e);
+  return { mean, invstd };
+}
+
+function setMeanInvstd(rt: Runtime, ws: ops.Workspace, s: MeanInvstd): void {
+  f64(rt, ws.mean, ws.channels).set(s.mean);
+  f64(rt, ws.invstd, ws.channels).set(s.invstd);
 }
 
 export function batchNorm(rt: Runtime, x: Tensor, options: BatchNormFunctionalOptions = {}): Tensor {
   const L = input(rt, 'x', x, layoutOptions(options));
   const C = L.C;
-  const training = checkBoolean('options.training', options.training ?? false);
-  const momentum = checkNumber('options.momentum', options.momentum ?? 0.1, 0, 1);
+  const training = checkBoolean('options.training', options.training === undefined ? false : options.training);
+  const m = options.momentum === undefined ? 0.1 : options.momentum;
+  // No null here: a functional call has no numBatchesTracked to average over.
+  if (typeof m !== 'number') throw typeError('options.momentum', 'a number in [0, 1] (for a cumulative average pass 1 / batches seen)', m);
+  const momentum = checkNumber('options.momentum', m, 0, 1);
   const e = eps(options);
   const p: ops.Params = {
     weight: channelTensor(rt, 'options.weight', options.weight, C),
@@ -125,9 +140,9 @@ export function batchNorm(rt: Runtime, x: Tensor, options: BatchNormFunctionalOp
   if ((p.runningMean === 0) !== (p.runningVar === 0)) throw new TypeError('options.runningMean and options.runningVar: give both or neither');
   if (!training && p.runningMean === 0) throw new TypeError('options.runningMean: required when options.training is false');
   if (training) checkBatchStatsCount(L, x.shape);
+  const ws = workspace(rt, C);
   const y = output(rt, options.out, x, [x]);
   if (x.size > 0) {
-    const ws = workspace(rt, C);
     if (training) ops.forwardTrain(rt.kernels, L, x.ptr, y.ptr, p, momentum, e, ws);
     else ops.forwardEval(rt.kernels, L, x.ptr, y.ptr, p, e, ws);
   }
@@ -178,9 +193,9 @@ export function batchNormElemt(rt: Runtime, x: Tensor, stats: ElemtStats, option
     runningMean: 0,
     runningVar: 0,
   };
-  const e = eps(options);
+  const s = meanInvstd(stats, C, eps(options));
   const ws = workspace(rt, C);
-  setMeanInvstd(rt, ws, stats, e);
+  setMeanInvstd(rt, ws, s);
   const y = output(rt, options.out, x, [x]);
   if (x.size > 0) ops.forwardElemt(rt.kernels, L, x.ptr, y.ptr, p, ws);
   return y;
@@ -191,9 +206,10 @@ export function batchNormBackwardReduce(rt: Runtime, dy: Tensor, x: Tensor, mean
   rt.checkTensor('dy', dy);
   if (!sameShape(dy.shape, x.shape)) throw new RangeError(`dy: expected shape ${formatShape(x.shape)} (x's), got ${formatShape(dy.shape)}`);
   const C = L.C;
-  const ws = workspace(rt, C);
-  f64(rt, ws.mean, C).set(channelArray('mean', mean, C));
+  const m = channelArray('mean', mean, C);
   if (x.size === 0) return { sumDy: new Float64Array(C), sumDyXmu: new Float64Array(C) };
+  const ws = workspace(rt, C);
+  f64(rt, ws.mean, C).set(m);
   ops.backwardReduce(rt.kernels, L, dy.ptr, x.ptr, ws);
   return { sumDy: f64(rt, ws.sumDy, C).slice(), sumDyXmu: f64(rt, ws.sumDyXmu, C).slice() };
 }
@@ -204,13 +220,14 @@ export function batchNormBackwardElemt(rt: Runtime, dy: Tensor, x: Tensor, stats
   if (!sameShape(dy.shape, x.shape)) throw new RangeError(`dy: expected shape ${formatShape(x.shape)} (x's), got ${formatShape(dy.shape)}`);
   const C = L.C;
   const weight = channelTensor(rt, 'options.weight', options.weight, C);
-  const e = eps(options);
-  const count = stats?.count;
-  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) throw typeError('stats.count', 'a positive integer', count);
+  const s = meanInvstd(stats, C, eps(options));
+  const count = checkPositiveInteger('stats.count', stats.count);
+  const sumDy = channelArray('stats.sumDy', stats.sumDy, C);
+  const sumDyXmu = channelArray('stats.sumDyXmu', stats.sumDyXmu, C);
   const ws = workspace(rt, C);
-  setMeanInvstd(rt, ws, stats, e);
-  f64(rt, ws.sumDy, C).set(channelArray('stats.sumDy', stats.sumDy, C));
-  f64(rt, ws.sumDyXmu, C).set(channelArray('stats.sumDyXmu', stats.sumDyXmu, C));
+  setMeanInvstd(rt, ws, s);
+  f64(rt, ws.sumDy, C).set(sumDy);
+  f64(rt, ws.sumDyXmu, C).set(sumDyXmu);
   const dx = output(rt, options.out, x, [x, dy]);
   if (x.size > 0) ops.backwardElemt(rt.kernels, L, dy.ptr, x.ptr, dx.ptr, weight, count, ws);
   return dx;

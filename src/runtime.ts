@@ -3,7 +3,7 @@
 import type { Kernels } from './wasm.js';
 import { Tensor } from './tensor.js';
 import { BatchNorm, type BatchNormOptions } from './batchnorm.js';
-import { rangeError, typeError } from './errors.js';
+import { disposedError, rangeError, stateError, typeError } from './errors.js';
 import { checkShape, formatShape, sizeOf } from './shape.js';
 import * as functional from './functional.js';
 
@@ -50,10 +50,20 @@ export class Runtime {
       }
       if (data.length !== size) throw rangeError('data', `${size} values for shape ${formatShape(dims)}`, data);
     }
+    const source = data === undefined ? null : reader(data, this.memory);
     const t = this.newTensor(dims, size);
     const view = t.data;
-    if (data === undefined) view.fill(0);
-    else view.set(data);
+    if (source === null) {
+      view.fill(0);
+      return t;
+    }
+    try {
+      view.set(source());
+    } catch (error) {
+      // Values that cannot become f32 (BigInt64Array, throwing getters): no half-made tensor.
+      t.dispose();
+      throw error;
+    }
     return t;
   }
 
@@ -98,9 +108,9 @@ export class Runtime {
     return functional.batchNormBackwardElemt(this, dy, x, stats, options);
   }
 
-  /** @internal allocates a tensor without initializing it */
-  newTensor(shape: readonly number[], size: number): Tensor {
-    const t = new Tensor(this, shape, size, this.allocate(size * 4));
+  /** @internal allocates a tensor without initializing it; `argument` is blamed if it is too big */
+  newTensor(shape: readonly number[], size: number, argument = 'shape'): Tensor {
+    const t = new Tensor(this, shape, size, this.allocate(size * 4, argument));
     this.#liveTensors++;
     this.#leaks?.register(t, `Tensor ${formatShape(shape)}`, t);
     return t;
@@ -113,10 +123,12 @@ export class Runtime {
     this.#leaks?.unregister(t);
   }
 
-  /** @internal 16-byte aligned bytes in wasm memory; a RangeError when they don't fit */
-  allocate(bytes: number): number {
+  /** @internal 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit */
+  allocate(bytes: number, argument = 'shape'): number {
     if (bytes > MAX_ALLOCATION_BYTES) {
-      throw rangeError('shape', `at most ${MAX_ALLOCATION_BYTES} bytes per tensor (wasm32's heap serves up to 1 GiB a block)`, `${bytes} bytes`);
+      throw new RangeError(
+        `${argument}: needs ${bytes} bytes in one allocation, more than the ${MAX_ALLOCATION_BYTES} wasm32's heap serves in one block (1 GiB)`,
+      );
     }
     let ptr: number;
     try {
@@ -139,9 +151,9 @@ export class Runtime {
   }
 
   /** @internal a reusable region for one call's per-channel scratch; valid until the next call */
-  scratch(bytes: number): number {
+  scratch(bytes: number, argument = 'x'): number {
     if (bytes > this.#scratchBytes) {
-      const ptr = this.allocate(bytes);
+      const ptr = this.allocate(bytes, argument);
       if (this.#scratchPtr !== 0) this.free(this.#scratchPtr, 0);
       // Scratch is the runtime's own, not the caller's: it does not count as allocated.
       this.#bytesAllocated -= bytes;
@@ -154,8 +166,22 @@ export class Runtime {
   /** @internal the argument check every entry point shares */
   checkTensor(argument: string, t: unknown): Tensor {
     if (!(t instanceof Tensor)) throw typeError(argument, 'a Tensor', t);
-    if (t.runtime !== this) throw new TypeError(`${argument}: the tensor belongs to another runtime`);
-    if (t.ptr === 0) throw new TypeError(`${argument}: Tensor ${formatShape(t.shape)} was disposed and cannot be used`);
+    if (t.runtime !== this) {
+      throw stateError(`${argument}: expected a Tensor of this runtime, got ${t} from another runtime (copy it with rt.tensor(t.shape, t.data))`);
+    }
+    if (t.ptr === 0) throw disposedError(`${argument}: Tensor ${formatShape(t.shape)}`);
     return t;
   }
+}
+
+type TypedArrayConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>;
+
+// `data` may view this runtime's own memory (another tensor's .data: the natural way to copy
+// one). Growing the memory for the new tensor detaches that view, so remember where it
+// points and read the same bytes through the new buffer.
+function reader(data: ArrayLike<number>, memory: WebAssembly.Memory): () => ArrayLike<number> {
+  if (!ArrayBuffer.isView(data) || data.buffer !== memory.buffer) return () => data;
+  const ctor = data.constructor as TypedArrayConstructor;
+  const { byteOffset, length } = data as unknown as { byteOffset: number; length: number };
+  return () => (data.buffer === memory.buffer ? data : new ctor(memory.buffer, byteOffset, length));
 }

@@ -1,6 +1,6 @@
 // The one shape validator, and the mapping from a layer's input shape to the two data
 // shapes the kernels know: planar [N, C, S] and interleaved [R, C].
-import { rangeError, typeError } from './errors.js';
+import { checkNonNegativeInteger, rangeError, typeError } from './errors.js';
 
 /** Dimensions a tensor may have. */
 export const MAX_RANK = 8;
@@ -8,11 +8,7 @@ export const MAX_RANK = 8;
 export function checkShape(argument: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) throw typeError(argument, 'an array of dimension sizes', shape);
   if (shape.length > MAX_RANK) throw rangeError(argument, `at most ${MAX_RANK} dimensions`, shape);
-  for (let i = 0; i < shape.length; i++) {
-    const d: unknown = shape[i];
-    if (typeof d !== 'number') throw typeError(`${argument}[${i}]`, 'a non-negative integer', d);
-    if (!Number.isSafeInteger(d) || d < 0) throw rangeError(`${argument}[${i}]`, 'a non-negative integer', d);
-  }
+  for (let i = 0; i < shape.length; i++) checkNonNegativeInteger(`${argument}[${i}]`, shape[i]);
   return shape.slice() as number[];
 }
 
