@@ -1,0 +1,120 @@
+// issue 3/5: the package works from its tarball. `npm pack`, install into an empty folder,
+// then plain Node (no build step, no TypeScript) imports it by name.
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { init } from '../src/index.node.js';
+import { nodeResult, expectBitIdentical, type RuntimeResult } from './portability/compare.js';
+import { packedInstall, repoRoot, type PackedInstall } from './portability/packed.js';
+import { ESBUILD_FLAGS } from './portability/workerd.js';
+
+const run = promisify(execFile);
+
+let packed: PackedInstall;
+let expected: RuntimeResult;
+
+beforeAll(async () => {
+  [packed, expected] = await Promise.all([packedInstall(), nodeResult()]);
+}, 300_000);
+
+describe('npm pack', () => {
+  it('ships the built JS, types and both wasm builds, and no sources', () => {
+    for (const file of ['package.json', 'dist/index.js', 'dist/index.node.js', 'dist/index.workerd.js', 'dist/index.d.ts',
+      'build/simd.wasm', 'build/scalar.wasm']) {
+      expect(packed.files, file).toContain(file);
+    }
+    expect(packed.files.filter((f) => /^(src|test|assembly|scripts|bench|experiments|node_modules)\//.test(f))).toEqual([]);
+  });
+
+  it('every target in the exports map is in the tarball', async () => {
+    const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const targets = (value: unknown): string[] =>
+      typeof value === 'string' ? [value] : Object.values(value as Record<string, unknown>).flatMap(targets);
+    const missing = targets(manifest.exports).map((t) => t.replace(/^\.\//, '')).filter((t) => !packed.files.includes(t));
+    expect(missing).toEqual([]);
+  });
+
+  it('Node resolves the node entry and the raw wasm subpaths by package name', async () => {
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e',
+      "for (const s of ['batchnorm-wasm', 'batchnorm-wasm/simd.wasm', 'batchnorm-wasm/scalar.wasm']) console.log(import.meta.resolve(s))"],
+    { cwd: packed.dir, timeout: 30_000 });
+    expect(stdout.trim().split('\n').map((url) => url.slice(url.indexOf('/node_modules/')))).toEqual([
+      '/node_modules/batchnorm-wasm/dist/index.node.js',
+      '/node_modules/batchnorm-wasm/build/simd.wasm',
+      '/node_modules/batchnorm-wasm/build/scalar.wasm',
+    ]);
+  });
+
+  it('plain Node imports { init } from the installed tarball; SIMD and scalar match the source tree bit for bit', async () => {
+    const { stdout } = await run(process.execPath, ['node.mjs'], { cwd: packed.dir, timeout: 60_000 });
+    const result = JSON.parse(stdout) as RuntimeResult;
+    expect(result.simd.simd).toBe(true);
+    expect(result.scalar.simd).toBe(false);
+    expectBitIdentical(result, expected, 'node (packed)');
+  });
+
+  it('the shipped types check a strict TypeScript consumer (NodeNext resolution)', async () => {
+    const dir = join(packed.dir, 'types-check');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
+        lib: ['es2022', 'dom', 'esnext.disposable'], types: [], skipLibCheck: false,
+      },
+      files: ['consumer.mts'],
+    }));
+    await writeFile(join(dir, 'consumer.mts'), [
+      "import { init, type Runtime, type Tensor, type BatchNorm, type InitOptions } from 'batchnorm-wasm';",
+      "const options: InitOptions = { simd: 'auto' };",
+      'const rt: Runtime = await init(options);',
+      'const bn: BatchNorm = rt.batchNorm2d(3, { momentum: null, channelsLast: false });',
+      'const y: Tensor = bn.forward(rt.tensor([2, 3, 4, 4]));',
+      'export const first: number | undefined = y.data[0];',
+      'export const simd: boolean = rt.simd;',
+      "// @ts-expect-error: simd is 'auto' or a boolean",
+      "await init({ simd: 'yes' });",
+      '',
+    ].join('\n'));
+    const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 90_000 })
+      .catch((error: { stdout: string }) => ({ stdout: error.stdout }));
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('init({ wasm }) in Node reads every documented source', () => {
+  const scalarPath = join(repoRoot, 'build', 'scalar.wasm');
+
+  it.each([
+    ['a relative path', () => relative(process.cwd(), scalarPath)],
+    ['an absolute path', () => scalarPath],
+    ['a file: URL string', () => pathToFileURL(scalarPath).href],
+    ['a file: URL', () => pathToFileURL(scalarPath)],
+    ['bytes', () => readFile(scalarPath)],
+    ['a WebAssembly.Module', async () => new WebAssembly.Module(await readFile(scalarPath))],
+    ['a Response', async () => new Response(await readFile(scalarPath))],
+  ] as const)('%s', async (_, source) => {
+    const rt = await init({ wasm: await source() });
+    expect(rt.simd).toBe(false);
+  });
+
+  it('a missing file names the path', async () => {
+    await expect(init({ wasm: join(repoRoot, 'build', 'missing.wasm') })).rejects.toThrow(
+      `batchnorm-wasm: cannot read the wasm module ${join(repoRoot, 'build', 'missing.wasm')} (ENOENT`,
+    );
+  });
+});
+
+describe('docs/runtimes.md', () => {
+  it('shows the exact files the portability tests run', async () => {
+    const docs = await readFile(join(repoRoot, 'docs', 'runtimes.md'), 'utf8');
+    for (const file of ['node.mjs', 'browser.mjs', 'plain.html', 'index.html', 'worker.mjs', 'workerd.capnp']) {
+      const source = await readFile(join(repoRoot, 'test', 'portability', 'app', file), 'utf8');
+      expect(docs.includes(source.trim()), `docs/runtimes.md quotes test/portability/app/${file} verbatim`).toBe(true);
+    }
+    expect(docs).toContain(`npx esbuild worker.mjs ${ESBUILD_FLAGS.join(' ')}\n`);
+  });
+});
