@@ -80,6 +80,8 @@ export class BatchNorm {
       if (typeof momentum !== 'number') throw typeError('options.momentum', 'a number in [0, 1] or null', momentum);
       checkNumber('options.momentum', momentum, 0, 1);
     }
+    // The workspace is the largest allocation: refuse before the parameters are allocated.
+    rt.checkAllocation(ops.Workspace.bytes(C), 'numFeatures');
     this.#rt = rt;
     this.#dims = dims;
     this.numFeatures = C;

@@ -123,16 +123,23 @@ export class Runtime {
     this.#leaks?.unregister(t);
   }
 
-  /** @internal 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit */
-  allocate(bytes: number, argument = 'shape'): number {
+  /** @internal a RangeError naming `argument` when `bytes` can never be one allocation */
+  checkAllocation(bytes: number, argument: string): void {
     if (bytes > MAX_ALLOCATION_BYTES) {
       throw new RangeError(
         `${argument}: needs ${bytes} bytes in one allocation, more than the ${MAX_ALLOCATION_BYTES} wasm32's heap serves in one block (1 GiB)`,
       );
     }
+  }
+
+  /** @internal 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit */
+  allocate(bytes: number, argument = 'shape'): number {
+    this.checkAllocation(bytes, argument);
     let ptr: number;
     try {
-      ptr = this.kernels.alloc(Math.max(bytes, 16));
+      // usize comes back as a signed i32: past 2 GiB it would be negative without >>> 0,
+      // and no Float32Array could view it.
+      ptr = this.kernels.alloc(Math.max(bytes, 16)) >>> 0;
     } catch (cause) {
       // The heap traps when memory cannot grow; it is left consistent, so we carry on.
       if (cause instanceof WebAssembly.RuntimeError) {
