@@ -39,5 +39,5 @@ function differences(actual: unknown, expected: unknown, path: string, out: stri
 export function expectBitIdentical(actual: unknown, expected: unknown, label: string): void {
   const out: string[] = [];
   differences(actual, expected, label, out);
-  expect(out, `${label} differs from Node`).toEqual([]);
+  expect(out, `${label} differs from Node (is build/ up to date with assembly/? run npm run build)`).toEqual([]);
 }

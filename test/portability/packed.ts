@@ -2,10 +2,14 @@
 // into an empty temp folder, the way a user installs it. Every portability suite runs its
 // runtime against that folder. Suites run in parallel workers, so the install is guarded
 // by a lock directory and cached by a hash of everything that goes into it.
+//
+// The pack runs in a copy of the package sources, not in the checkout: a build there would
+// rewrite build/*.wasm under the other suites reading it, and a copy cannot ship stale
+// dist/ files left by a renamed source.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +19,10 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const run = promisify(execFile);
 
+// What `npm run build` and the tarball need from the checkout.
+const PACKAGE_SOURCES = ['package.json', 'asconfig.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'src', 'assembly'];
 // Whatever changes the tarball or the fixture app changes the cache key.
-const KEY_INPUTS = ['package.json', 'asconfig.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src', 'assembly', 'test/portability/app'];
+const KEY_INPUTS = [...PACKAGE_SOURCES, 'test/portability/app'];
 const PREFIX = 'batchnorm-wasm-packed-';
 const WAIT_MS = 240_000;
 const STALE_LOCK_MS = 300_000;
@@ -47,10 +53,16 @@ async function sourceKey(): Promise<string> {
 }
 
 async function packAndInstall(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  const source = join(dir, 'source');
+  await mkdir(source, { recursive: true });
+  for (const input of PACKAGE_SOURCES) {
+    if (existsSync(join(repoRoot, input))) await cp(join(repoRoot, input), join(source, input), { recursive: true });
+  }
+  await symlink(join(repoRoot, 'node_modules'), join(source, 'node_modules'), 'dir');
   const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], {
-    cwd: repoRoot, timeout: 180_000, maxBuffer: 64 << 20,
+    cwd: source, timeout: 180_000, maxBuffer: 64 << 20,
   });
+  await rm(source, { recursive: true, force: true });
   const [manifest] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
   await writeFile(join(dir, 'pack.json'), JSON.stringify(manifest.files.map((f) => f.path)));
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
@@ -60,15 +72,32 @@ async function packAndInstall(dir: string): Promise<void> {
   await cp(appDir, dir, { recursive: true });
 }
 
-// Folders from earlier source versions; an hour's grace so a concurrent run keeps its own.
+// Folders from earlier source versions; ten minutes' grace so a concurrent run keeps its own.
 async function pruneOld(keep: string): Promise<void> {
   const root = tmpdir();
   for (const name of await readdir(root)) {
     const path = join(root, name);
     if (!name.startsWith(PREFIX) || path === keep || path === `${keep}.lock`) continue;
     const info = await stat(path).catch(() => null);
-    if (info !== null && Date.now() - info.mtimeMs > 3_600_000) await rm(path, { recursive: true, force: true });
+    if (info !== null && Date.now() - info.mtimeMs > 600_000) await rm(path, { recursive: true, force: true });
   }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// A lock whose holder died (a killed test run) is taken over instead of waited out.
+async function holderGone(lock: string): Promise<boolean> {
+  const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+  if (pid > 0) return !alive(pid);
+  const info = await stat(lock).catch(() => null);
+  return info !== null && Date.now() - info.mtimeMs > STALE_LOCK_MS;
 }
 
 async function acquire(dir: string, done: string): Promise<boolean> {
@@ -78,12 +107,12 @@ async function acquire(dir: string, done: string): Promise<boolean> {
     if (existsSync(done)) return false;
     try {
       await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const info = await stat(lock).catch(() => null);
-      if (info !== null && Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (await holderGone(lock)) await rm(lock, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
   throw new Error(`packedInstall: waited ${WAIT_MS / 1000} s for another process to pack into ${dir}`);
