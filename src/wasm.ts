@@ -43,6 +43,23 @@ export interface Kernels {
     mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number, coef: Ptr): void;
   f32_bn_backward_elemt_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
     mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number, coef: Ptr): void;
+  // Linear layer (assembly/matmul.ts): x[M,K], W[N,K], y/dy[M,N]; bias 0 = none.
+  f32_matmul_nt(x: Ptr, w: Ptr, b: Ptr, y: Ptr, M: number, K: number, N: number): void;
+  f32_matmul_nn(dy: Ptr, w: Ptr, dx: Ptr, M: number, N: number, K: number): void;
+  f32_matmul_tn_acc(dy: Ptr, x: Ptr, dw: Ptr, M: number, N: number, K: number): void;
+  f32_sum_rows_acc(dy: Ptr, db: Ptr, M: number, N: number): void;
+  // nn subpath (assembly/nn.ts).
+  f32_sigmoid(x: Ptr, y: Ptr, n: number): void;
+  f32_sigmoid_backward(dy: Ptr, y: Ptr, dx: Ptr, n: number): void;
+  f32_relu(x: Ptr, y: Ptr, n: number): void;
+  f32_relu_backward(dy: Ptr, x: Ptr, dx: Ptr, n: number): void;
+  f32_scale_shift_columns(x: Ptr, y: Ptr, R: number, C: number, scale: Ptr, shift: Ptr): void;
+  f32_softmax_xent(z: Ptr, labels: Ptr, dz: Ptr, R: number, C: number): number;
+  f32_argmax_correct(z: Ptr, labels: Ptr, R: number, C: number): number;
+  f32_sgd_momentum(p: Ptr, g: Ptr, buf: Ptr, n: number, lr: number, momentum: number, weightDecay: number, first: boolean): void;
+  f32_axpy(x: Ptr, y: Ptr, alpha: number, out: Ptr, n: number): void;
+  f32_dot(a: Ptr, b: Ptr, n: number): number;
+  f32_sqdist(a: Ptr, b: Ptr, n: number): number;
 }
 
 /** Anything `init({ wasm })` accepts. */

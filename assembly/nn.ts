@@ -1,0 +1,251 @@
+// Small kernels of the `nn` subpath: activations, the loss, the optimizer step and the
+// vector measures the experiments take of parameters and gradients.
+//   sigmoid       y = 1/(1 + e^−x),            dx = dy·y·(1 − y)
+//   relu          y = max(x, 0),               dx = dy·[x > 0]
+//   column affine y[r,c] = x[r,c]·scale[c] + shift[c]   (per-unit noise; backward: shift 0)
+//   softmax cross-entropy over rows of logits, labels as class indices stored in f32:
+//                 loss = mean_r(logsumexp(z_r) − z_r[label_r]),  dz = (softmax(z) − onehot)/R
+//   SGD (PyTorch's): d = g + wd·p;  buf = μ·buf + d (buf = d on the first step);  p −= lr·buf
+// Reductions that return a number (loss, dot, squared distance) add f32 lane sums per
+// block into an f64 total, so a sum over 10^6 values does not drift.
+
+const BLOCK: i32 = 4096;
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// The exponential has no v128 instruction; a scalar loop over a few thousand values per
+// layer is far below the matrix products' cost.
+export function f32_sigmoid(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    // Both branches avoid e^(large): no overflow to Infinity for very negative inputs.
+    let s: f32;
+    if (v >= 0) {
+      s = 1 / (1 + Mathf.exp(-v));
+    } else {
+      const e = Mathf.exp(v);
+      s = e / (1 + e);
+    }
+    store<f32>(y + o, s);
+  }
+}
+
+export function f32_sigmoid_backward(dy: usize, y: usize, dx: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const s = v128.load(y + o);
+      v128.store(dx + o, f32x4.mul(v128.load(dy + o), f32x4.mul(s, f32x4.sub(one, s))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const s = load<f32>(y + o);
+    store<f32>(dx + o, load<f32>(dy + o) * (s * (1 - s)));
+  }
+}
+
+export function f32_relu(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      // Select rather than max: NaN stays NaN, as in PyTorch.
+      v128.store(y + o, v128.bitselect(zero, v, f32x4.lt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v < 0 ? 0 : v);
+  }
+}
+
+export function f32_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(dx + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(x + o), zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+}
+
+// y[r,c] = x[r,c]·scale[c] + shift[c] over R rows of C; shift = 0 (null) means none.
+export function f32_scale_shift_columns(x: usize, y: usize, R: i32, C: i32, scale: usize, shift: usize): void {
+  const row = <usize>C << 2;
+  for (let r = 0; r < R; r++, x += row, y += row) {
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; c + 4 <= C; c += 4) {
+        const o = <usize>c << 2;
+        let v = f32x4.mul(v128.load(x + o), v128.load(scale + o));
+        if (shift) v = f32x4.add(v, v128.load(shift + o));
+        v128.store(y + o, v);
+      }
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      let v = load<f32>(x + o) * load<f32>(scale + o);
+      if (shift) v += load<f32>(shift + o);
+      store<f32>(y + o, v);
+    }
+  }
+}
+
+// Labels are trusted nowhere else: an index outside [0, C) or not an integer would read
+// another row's memory, so both label kernels check them first and report it.
+function labelsValid(labels: usize, R: i32, C: i32): bool {
+  for (let r = 0; r < R; r++) {
+    const v = load<f32>(labels + (<usize>r << 2));
+    if (!(v >= 0 && v < <f32>C && v == Mathf.floor(v))) return false;
+  }
+  return true;
+}
+
+// Mean loss over R rows, NaN for an invalid label; writes dz unless dz = 0.
+// logsumexp in f64 around the row max.
+export function f32_softmax_xent(z: usize, labels: usize, dz: usize, R: i32, C: i32): f64 {
+  if (!labelsValid(labels, R, C)) return NaN;
+  const row = <usize>C << 2;
+  let total: f64 = 0;
+  const invR: f64 = 1.0 / <f64>R;
+  for (let r = 0; r < R; r++, z += row) {
+    let max = load<f32>(z);
+    for (let c = 1; c < C; c++) max = Mathf.max(max, load<f32>(z + (<usize>c << 2)));
+    let sum: f64 = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(<f64>(load<f32>(z + (<usize>c << 2)) - max));
+    const label = <i32>load<f32>(labels + (<usize>r << 2));
+    const lse = <f64>max + Math.log(sum);
+    total += lse - <f64>load<f32>(z + (<usize>label << 2));
+    if (dz) {
+      const d = dz + <usize>r * row;
+      for (let c = 0; c < C; c++) {
+        const p = Math.exp(<f64>load<f32>(z + (<usize>c << 2)) - lse);
+        store<f32>(d + (<usize>c << 2), <f32>((p - (c == label ? 1.0 : 0.0)) * invR));
+      }
+    }
+  }
+  return total * invR;
+}
+
+// Rows whose largest logit (first on ties) is at the label's index; −1 for an invalid label.
+export function f32_argmax_correct(z: usize, labels: usize, R: i32, C: i32): i32 {
+  if (!labelsValid(labels, R, C)) return -1;
+  const row = <usize>C << 2;
+  let correct = 0;
+  for (let r = 0; r < R; r++, z += row) {
+    let best = 0;
+    let max = load<f32>(z);
+    for (let c = 1; c < C; c++) {
+      const v = load<f32>(z + (<usize>c << 2));
+      if (v > max) {
+        max = v;
+        best = c;
+      }
+    }
+    if (best == <i32>load<f32>(labels + (<usize>r << 2))) correct++;
+  }
+  return correct;
+}
+
+export function f32_sgd_momentum(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, weightDecay: f32, first: bool): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlr = f32x4.splat(lr), vmu = f32x4.splat(momentum), vwd = f32x4.splat(weightDecay);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const pv = v128.load(p + o);
+      let d = v128.load(g + o);
+      if (weightDecay != 0) d = f32x4.add(d, f32x4.mul(vwd, pv));
+      if (buf) {
+        if (!first) d = f32x4.add(f32x4.mul(vmu, v128.load(buf + o)), d);
+        v128.store(buf + o, d);
+      }
+      v128.store(p + o, f32x4.sub(pv, f32x4.mul(vlr, d)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const pv = load<f32>(p + o);
+    let d = load<f32>(g + o);
+    if (weightDecay != 0) d += weightDecay * pv;
+    if (buf) {
+      if (!first) d = momentum * load<f32>(buf + o) + d;
+      store<f32>(buf + o, d);
+    }
+    store<f32>(p + o, pv - lr * d);
+  }
+}
+
+// out = x + alpha·y.
+export function f32_axpy(x: usize, y: usize, alpha: f32, out: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const a = f32x4.splat(alpha);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, f32x4.add(v128.load(x + o), f32x4.mul(a, v128.load(y + o))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(x + o) + alpha * load<f32>(y + o));
+  }
+}
+
+// Σ a·b (diff = false) or Σ (a − b)² (diff = true) over one block, in f32 lanes.
+function blockReduce(a: usize, b: usize, n: i32, diff: bool): f32 {
+  let i = 0;
+  let s: f32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const u = v128.load(a + o), v = v128.load(b + o);
+      if (diff) {
+        const d = f32x4.sub(u, v);
+        acc = f32x4.add(acc, f32x4.mul(d, d));
+      } else {
+        acc = f32x4.add(acc, f32x4.mul(u, v));
+      }
+    }
+    s = hsum(acc);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const u = load<f32>(a + o), v = load<f32>(b + o);
+    s += diff ? (u - v) * (u - v) : u * v;
+  }
+  return s;
+}
+
+function reduce(a: usize, b: usize, n: i32, diff: bool): f64 {
+  let total: f64 = 0;
+  for (let i = 0; i < n; i += BLOCK) {
+    const o = <usize>i << 2;
+    total += <f64>blockReduce(a + o, b + o, min(BLOCK, n - i), diff);
+  }
+  return total;
+}
+
+export function f32_dot(a: usize, b: usize, n: i32): f64 {
+  return reduce(a, b, n, false);
+}
+
+export function f32_sqdist(a: usize, b: usize, n: i32): f64 {
+  return reduce(a, b, n, true);
+}
