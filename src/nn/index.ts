@@ -1,0 +1,12 @@
+// batchnorm-wasm/nn: a minimal trainer around the package's BatchNorm, enough to train
+// the papers' networks (not a framework). Every op is one wasm call on the runtime's memory.
+export { Rng } from './rng.js';
+export type { Layer, LayerState, Parameter } from './layer.js';
+export { Linear, type LinearInit, type LinearOptions } from './linear.js';
+export { Sigmoid, ReLU } from './activation.js';
+export { BatchNormLayer } from './batchnorm.js';
+export { UnitNoise, type UnitNoiseOptions } from './noise.js';
+export { Sequential, type NamedParameter } from './sequential.js';
+export { SoftmaxCrossEntropy, crossEntropy, correctCount } from './loss.js';
+export { SGD, type SGDOptions } from './sgd.js';
+export { addScaled, dot, squaredDistance } from './vector.js';

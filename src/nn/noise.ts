@@ -1,0 +1,134 @@
+// Santurkar et al. (2018)'s "noisy BatchNorm": after a BatchNorm, each unit's activations
+// are scaled and shifted by random amounts drawn anew at every training step, so the
+// distribution each following layer sees keeps moving (non-zero mean, non-unit scale):
+//   y[r,c] = x[r,c]·scale[c] + shift[c],   scale[c] ~ U(scale), shift[c] ~ U(shift).
+// Eval passes x through unchanged (scale 1, shift 0).
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import { checkBoolean, checkPositiveInteger, typeError } from '../errors.js';
+import { Rng } from './rng.js';
+import { checkGrad, checkRows, Owned, type Layer, type LayerState, type Parameter } from './layer.js';
+
+export interface UnitNoiseOptions {
+  /** Draws the noise; required so that a seed fixes it. */
+  rng: Rng;
+  /** [low, high) of each unit's shift. Default [-1, 1]. */
+  shift?: readonly [number, number];
+  /** [low, high) of each unit's scale. Default [1, 2]. */
+  scale?: readonly [number, number];
+}
+
+function checkRange(argument: string, value: unknown): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && Number.isFinite(v)) || value[0] > value[1]) {
+    throw typeError(argument, 'a [low, high] pair of finite numbers with low <= high', value);
+  }
+  return [value[0] as number, value[1] as number];
+}
+
+export class UnitNoise implements Layer {
+  readonly features: number;
+  readonly shiftRange: readonly [number, number];
+  readonly scaleRange: readonly [number, number];
+  training = true;
+  readonly #rt: Runtime;
+  readonly #rng: Rng;
+  readonly #scale: Tensor;
+  readonly #shift: Tensor;
+  readonly #out = new Owned();
+  readonly #dx = new Owned();
+  #disposed = false;
+
+  constructor(rt: Runtime, features: number, options: UnitNoiseOptions) {
+    this.features = checkPositiveInteger('features', features);
+    if (options === null || typeof options !== 'object') throw typeError('options', 'an object with an rng', options);
+    if (!(options.rng instanceof Rng)) throw typeError('options.rng', 'an Rng (nn.Rng(seed))', options.rng);
+    this.shiftRange = checkRange('options.shift', options.shift ?? [-1, 1]);
+    this.scaleRange = checkRange('options.scale', options.scale ?? [1, 2]);
+    this.#rt = rt;
+    this.#rng = options.rng;
+    this.#scale = rt.tensor([features]);
+    this.#shift = rt.tensor([features]);
+  }
+
+  get output(): Tensor | null {
+    return this.#out.current;
+  }
+
+  /** The scale and shift of the last forward(). */
+  get noise(): { scale: Float32Array; shift: Float32Array } {
+    return { scale: this.#scale.toArray(), shift: this.#shift.toArray() };
+  }
+
+  forward(x: Tensor): Tensor {
+    this.#live();
+    checkRows(this.#rt, 'x', x, this.features);
+    const scale = this.#scale.data;
+    const shift = this.#shift.data;
+    if (this.training) {
+      // One draw per unit and step (features values), not per element.
+      const [s0, s1] = this.scaleRange;
+      const [m0, m1] = this.shiftRange;
+      for (let c = 0; c < this.features; c++) {
+        scale[c] = this.#rng.uniformRange(s0, s1);
+        shift[c] = this.#rng.uniformRange(m0, m1);
+      }
+    } else {
+      scale.fill(1);
+      shift.fill(0);
+    }
+    const y = this.#out.get(this.#rt, x.shape);
+    this.#rt.kernels.f32_scale_shift_columns(x.ptr, y.ptr, x.shape[0]!, this.features, this.#scale.ptr, this.#shift.ptr);
+    return y;
+  }
+
+  backward(dy: Tensor, inputGrad = true): Tensor | null {
+    this.#live();
+    checkGrad(dy, this.#out.current, 'UnitNoise');
+    if (!inputGrad) return null;
+    const dx = this.#dx.get(this.#rt, dy.shape);
+    this.#rt.kernels.f32_scale_shift_columns(dy.ptr, dx.ptr, dy.shape[0]!, this.features, this.#scale.ptr, 0);
+    return dx;
+  }
+
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  zeroGrad(): void {}
+
+  train(mode = true): this {
+    this.training = checkBoolean('mode', mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  stateDict(): LayerState {
+    return {};
+  }
+
+  loadStateDict(state: LayerState): void {
+    if (state === null || typeof state !== 'object' || Object.keys(state).length > 0) {
+      throw new RangeError('UnitNoise.loadStateDict: expected an empty object (the layer has no state)');
+    }
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#scale.dispose();
+    this.#shift.dispose();
+    this.#out.dispose();
+    this.#dx.dispose();
+    this.#disposed = true;
+  }
+
+  toString(): string {
+    return `UnitNoise(${this.features})`;
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new TypeError(`UnitNoise(${this.features}) was disposed and cannot be used`);
+  }
+}

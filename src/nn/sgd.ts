@@ -1,0 +1,60 @@
+// SGD with momentum and weight decay, PyTorch's update (dampening 0, no Nesterov):
+//   d = g + weightDecay·p;  buf = momentum·buf + d (buf = d at the first step);  p −= lr·d'
+// where d' is buf with momentum and d without. One kernel call per parameter.
+import type { Tensor } from '../tensor.js';
+import { checkNumber, typeError } from '../errors.js';
+import type { Parameter } from './layer.js';
+
+export interface SGDOptions {
+  lr: number;
+  /** Default 0. */
+  momentum?: number;
+  /** L2 penalty added to the gradient. Default 0. */
+  weightDecay?: number;
+}
+
+export class SGD {
+  readonly params: readonly Parameter[];
+  lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly #buffers: (Tensor | null)[];
+  #steps = 0;
+
+  constructor(params: readonly Parameter[], options: SGDOptions) {
+    if (!Array.isArray(params)) throw typeError('params', 'an array of parameters (net.parameters())', params);
+    if (options === null || typeof options !== 'object') throw typeError('options', 'an object with lr', options);
+    params.forEach((p: Parameter, i: number) => {
+      if (p === null || typeof p !== 'object' || !p.value || !p.grad || p.value.size !== p.grad.size) {
+        throw typeError(`params[${i}]`, 'a { value, grad } pair of tensors of one size', p);
+      }
+    });
+    this.params = params.slice();
+    this.lr = checkNumber('options.lr', options.lr, 0, Number.MAX_VALUE);
+    this.momentum = checkNumber('options.momentum', options.momentum ?? 0, 0, Number.MAX_VALUE);
+    this.weightDecay = checkNumber('options.weightDecay', options.weightDecay ?? 0, 0, Number.MAX_VALUE);
+    this.#buffers = this.params.map((p) => (this.momentum > 0 ? p.value.runtime.tensor(p.value.shape) : null));
+  }
+
+  step(): void {
+    checkNumber('lr', this.lr, 0, Number.MAX_VALUE);
+    const first = this.#steps === 0;
+    this.params.forEach((p, i) => {
+      const rt = p.value.runtime;
+      rt.checkTensor('parameter', p.value);
+      rt.checkTensor('gradient', p.grad);
+      const buf = this.#buffers[i];
+      rt.kernels.f32_sgd_momentum(p.value.ptr, p.grad.ptr, buf?.ptr ?? 0, p.value.size, this.lr, this.momentum, this.weightDecay, first);
+    });
+    this.#steps++;
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.grad.data.fill(0);
+  }
+
+  /** Frees the momentum buffers (the parameters belong to their layers). */
+  dispose(): void {
+    for (const b of this.#buffers) b?.dispose();
+  }
+}
