@@ -1,0 +1,215 @@
+// One training run of the papers' MLPs with batchnorm-wasm/nn, and the measurements the
+// experiments take along it. Everything random comes from Rng streams fixed by the seed.
+import * as nn from '../../dist/nn/index.js';
+import { PIXELS, CLASSES } from './data.mjs';
+
+export const BATCH = 60;
+// Diverged: the mean training loss over a window is not finite, or is this far above a
+// uniform guess's ln 10 from some window to the end of training. A network stuck at
+// chance sits at ln 10 and does not count; one brief spike that training recovers from
+// does not count either.
+export const DIVERGENCE_LOSS = 1.5 * Math.log(CLASSES);
+const WINDOWS = 50;
+
+export function divergedAtStep(windows) {
+  const bad = windows.findIndex((w) => !Number.isFinite(w.mean));
+  if (bad >= 0) return windows[bad].start;
+  let first = null;
+  for (let i = windows.length - 1; i >= 0 && windows[i].mean > DIVERGENCE_LOSS; i--) first = windows[i].start;
+  return first;
+}
+
+/**
+ * Linear → [BatchNorm → [UnitNoise]] → Sigmoid per hidden layer, then Linear to the
+ * classes. `sigmoidInput` is the index of the layer whose output feeds the last hidden
+ * layer's sigmoids (Ioffe & Szegedy's Figure 1 b, c).
+ */
+export function buildNetwork(rt, { hidden, bn, noisy, initStd, initRng, noiseRng }) {
+  const layers = [];
+  let width = PIXELS;
+  let sigmoidInput = -1;
+  for (const units of hidden) {
+    layers.push(new nn.Linear(rt, width, units, { rng: initRng, init: initStd }));
+    if (bn) layers.push(rt.batchNorm1d(units));
+    if (noisy) layers.push(new nn.UnitNoise(rt, units, { rng: noiseRng }));
+    sigmoidInput = layers.length - 1;
+    layers.push(new nn.Sigmoid(rt));
+    width = units;
+  }
+  layers.push(new nn.Linear(rt, width, CLASSES, { rng: initRng, init: initStd }));
+  return { net: new nn.Sequential(...layers), sigmoidInput };
+}
+
+/** numpy's default percentile: linear between the two nearest ranks. */
+export function percentile(sorted, q) {
+  const pos = (sorted.length - 1) * q / 100;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Steps 0, every, 2·every, …, and the last. */
+export function checkpoints(steps, count) {
+  const every = Math.max(1, Math.round(steps / count));
+  const list = [];
+  for (let s = 0; s < steps; s += every) list.push(s);
+  list.push(steps);
+  return list;
+}
+
+// Batches drawn without replacement, a new permutation of the training set per epoch.
+class Batches {
+  constructor(rt, data, rng) {
+    this.data = data;
+    this.rng = rng;
+    this.x = rt.tensor([BATCH, PIXELS]);
+    this.y = rt.tensor([BATCH]);
+    this.order = rng.permutation(data.count);
+    this.next = 0;
+  }
+
+  draw() {
+    if (this.next + BATCH > this.data.count) {
+      this.order = this.rng.permutation(this.data.count);
+      this.next = 0;
+    }
+    const x = this.x.data;
+    const y = this.y.data;
+    for (let i = 0; i < BATCH; i++) {
+      const r = this.order[this.next + i];
+      x.set(this.data.images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS);
+      y[i] = this.data.labels[r];
+    }
+    this.next += BATCH;
+  }
+
+  dispose() {
+    this.x.dispose();
+    this.y.dispose();
+  }
+}
+
+/**
+ * Santurkar et al.'s landscape measures at the current weights on one batch: walk
+ * W − η·g for each η, with g the gradient at W. Loss variation: the range of the loss over
+ * the walk (W itself included). Gradient predictiveness: the largest ‖∇L(W − ηg) − g‖.
+ * Effective β-smoothness: the largest ‖∇L(W − ηg) − g‖ / ‖ηg‖. Weights and running stats
+ * are restored afterwards, so training goes on as if nothing was measured.
+ */
+export function landscape(rt, net, loss, x, y, stepSizes) {
+  const params = net.parameters();
+  const bnLayers = net.layers.filter((l) => l instanceof nn.BatchNormLayer);
+  const bnState = bnLayers.map((l) => l.stateDict());
+  const lossAndGrad = () => {
+    net.zeroGrad();
+    const value = loss.forward(net.forward(x), y);
+    net.backward(loss.backward());
+    return value;
+  };
+  const losses = [lossAndGrad()];
+  const w0 = params.map((p) => rt.tensor(p.value.shape, p.value.data));
+  const g0 = params.map((p) => rt.tensor(p.grad.shape, p.grad.data));
+  const gradNorm = Math.sqrt(g0.reduce((s, g) => s + nn.dot(g, g), 0));
+  let predictiveness = 0;
+  let beta = 0;
+  for (const eta of stepSizes) {
+    params.forEach((p, i) => nn.addScaled(p.value, w0[i], -eta, g0[i]));
+    losses.push(lossAndGrad());
+    const change = Math.sqrt(params.reduce((s, p, i) => s + nn.squaredDistance(p.grad, g0[i]), 0));
+    predictiveness = Math.max(predictiveness, change);
+    beta = Math.max(beta, change / (eta * gradNorm));
+  }
+  params.forEach((p, i) => p.value.set(w0[i].data));
+  bnLayers.forEach((l, i) => l.loadStateDict(bnState[i]));
+  net.zeroGrad();
+  for (const t of [...w0, ...g0]) t.dispose();
+  const finite = losses.every(Number.isFinite);
+  return {
+    lossVariation: finite ? Math.max(...losses) - Math.min(...losses) : NaN,
+    gradientPredictiveness: finite ? predictiveness : NaN,
+    betaSmoothness: finite ? beta : NaN,
+  };
+}
+
+/**
+ * Trains one network for `steps` SGD steps of batch 60. At each of `evalAt` it records
+ * test accuracy and the 15/50/85th percentiles, over the test digits, of the input to
+ * unit 0 of the last hidden layer's sigmoids; at each of `probeAt` the landscape measures.
+ * Stops early once the loss is not finite (the weights are NaN from then on).
+ */
+export function train(rt, data, options, tick) {
+  const { hidden, bn, noisy, initStd, lr, momentum, steps, evalAt, probeAt = [], stepSizes = [], seeds } = options;
+  const { net, sigmoidInput } = buildNetwork(rt, {
+    hidden, bn, noisy, initStd, initRng: new nn.Rng(seeds.init), noiseRng: new nn.Rng(seeds.noise),
+  });
+  const loss = new nn.SoftmaxCrossEntropy(rt);
+  const sgd = new nn.SGD(net.parameters(), { lr, momentum });
+  const batches = new Batches(rt, data.train, new nn.Rng(seeds.batches));
+  const testX = rt.tensor([data.test.count, PIXELS], data.test.images);
+  const testY = rt.tensor([data.test.count], data.test.labels);
+  const column = new Float64Array(data.test.count);
+  const out = { testAccuracy: [], percentiles: [], landscape: [], lossWindows: [] };
+  const windowSize = Math.max(10, Math.round(steps / WINDOWS));
+
+  const evaluate = () => {
+    net.eval();
+    const logits = net.forward(testX);
+    out.testAccuracy.push(nn.correctCount(rt, logits, testY) / data.test.count);
+    const pre = net.layers[sigmoidInput].output.data;
+    const width = hidden[hidden.length - 1];
+    for (let i = 0; i < column.length; i++) column[i] = pre[i * width];
+    column.sort();
+    out.percentiles.push([15, 50, 85].map((q) => percentile(column, q)));
+    net.train();
+  };
+
+  let evalIndex = 0;
+  let probeIndex = 0;
+  let lossSum = 0;
+  let lossCount = 0;
+  const closeWindow = (step) => {
+    if (lossCount > 0) out.lossWindows.push({ start: step - lossCount, mean: lossSum / lossCount });
+    lossSum = 0;
+    lossCount = 0;
+  };
+  for (let step = 0; step <= steps; step++) {
+    while (evalIndex < evalAt.length && evalAt[evalIndex] === step) {
+      evaluate();
+      evalIndex++;
+    }
+    if (step === steps) break;
+    batches.draw();
+    if (probeIndex < probeAt.length && probeAt[probeIndex] === step) {
+      out.landscape.push(landscape(rt, net, loss, batches.x, batches.y, stepSizes));
+      probeIndex++;
+    }
+    net.zeroGrad();
+    const value = loss.forward(net.forward(batches.x), batches.y);
+    lossSum += value;
+    lossCount++;
+    if (!Number.isFinite(value)) {
+      // NaN weights stay NaN: the remaining checkpoints repeat this state.
+      closeWindow(step + 1);
+      tick(steps - step);
+      while (evalIndex < evalAt.length) {
+        evaluate();
+        evalIndex++;
+      }
+      while (probeIndex++ < probeAt.length) out.landscape.push({ lossVariation: NaN, gradientPredictiveness: NaN, betaSmoothness: NaN });
+      break;
+    }
+    net.backward(loss.backward());
+    sgd.step();
+    tick(1);
+    if (lossCount === windowSize) closeWindow(step + 1);
+  }
+  closeWindow(steps);
+  out.divergedAtStep = divergedAtStep(out.lossWindows);
+  out.finalTestAccuracy = out.testAccuracy[out.testAccuracy.length - 1];
+  for (const t of [testX, testY]) t.dispose();
+  batches.dispose();
+  sgd.dispose();
+  loss.dispose();
+  net.dispose();
+  return out;
+}
