@@ -17,8 +17,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 
 const browserBinary = await findChromium();
 
-withRuntime('Chromium', browserBinary, (executablePath) => {
-  describe('Chromium', () => {
+withRuntime('Chromium', browserBinary, (executablePath, version) => {
+  describe(version, () => {
     let packed: PackedInstall;
     let expected: RuntimeResult;
     // One temp folder for the browser profile and Vite's output and cache, removed in afterAll.

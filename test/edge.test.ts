@@ -30,8 +30,8 @@ async function runScript(binary: string, args: string[]): Promise<RuntimeResult>
   return JSON.parse(stdout) as RuntimeResult;
 }
 
-withRuntime('Deno', deno, (binary) => {
-  describe('Deno', () => {
+withRuntime('Deno', deno, (binary, version) => {
+  describe(version, () => {
     it('init() finds its wasm in the packed package; SIMD and scalar builds match Node bit for bit', async () => {
       const result = await runScript(binary, ['run', '--allow-read', '--no-lock', 'node.mjs']);
       expect(result.simd.simd).toBe(true);
@@ -41,8 +41,8 @@ withRuntime('Deno', deno, (binary) => {
   });
 });
 
-withRuntime('Bun', bun, (binary) => {
-  describe('Bun', () => {
+withRuntime('Bun', bun, (binary, version) => {
+  describe(`Bun ${version}`, () => {
     it('init() finds its wasm in the packed package; SIMD and scalar builds match Node bit for bit', async () => {
       const result = await runScript(binary, ['node.mjs']);
       expect(result.simd.simd).toBe(true);
@@ -52,8 +52,8 @@ withRuntime('Bun', bun, (binary) => {
   });
 });
 
-withRuntime('workerd', workerd, (binary) => {
-  describe('Cloudflare workerd', () => {
+withRuntime('workerd', workerd, (binary, version) => {
+  describe(`Cloudflare ${version}`, () => {
     let server: Workerd | null = null;
     let bundleDir: string | null = null;
 

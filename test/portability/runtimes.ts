@@ -35,9 +35,9 @@ export function findChromium(): Promise<Found> {
  * Registers the suite when the runtime exists. When it does not: a failing test in CI
  * (`process.env.CI`), a named skipped test elsewhere.
  */
-export function withRuntime(label: string, found: Found, suite: (path: string) => void): void {
+export function withRuntime(label: string, found: Found, suite: (path: string, version: string) => void): void {
   if ('path' in found) {
-    suite(found.path);
+    suite(found.path, found.version);
   } else if (process.env.CI) {
     it(`${label}: runtime missing`, () => {
       throw new Error(`${label} is required in CI: ${found.missing}`);
