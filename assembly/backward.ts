@@ -7,131 +7,136 @@
 // Eval (running stats are constants): dx = dy·γ·invstd_running.
 // dγ and dβ ACCUMULATE into gradWeight/gradBias (null pointers: not wanted).
 //
-// Sums run in f32 inside a block of at most BLOCK values and add up in f64, so sums over
-// millions of values do not drift. coef is f32[4C]: shift, k, p, q.
+// Sums run in f32 for at most DOT_TERMS terms per lane, then add up in f64, so sums over
+// millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
+// coef is f32[4C]: shift, k, p, q.
 
-import { BLOCK, interleavedBlockRows } from "./stats";
-import { applyPlanarChannel, applyInterleaved } from "./forward";
+import { CHUNK, LANES } from "./stats";
+import { applyPlanar, applyInterleaved } from "./forward";
 
-// The second result of blockDots.
+// f32 terms per accumulator lane before the lane is added into f64.
+const DOT_TERMS: i32 = 16;
+
+// The second result of the dots functions.
 let dotSum: f64 = 0;
 
-// Returns Σdy over the block; Σdy·(x − shift) is left in dotSum.
-function blockDots(dy: usize, x: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
-  let tailS: f32 = 0, tailD: f32 = 0;
+// Returns Σdy over `len` contiguous values; Σdy·(x − shift) is left in dotSum.
+function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
+  let s: f64 = 0, d: f64 = 0;
+  let i = 0;
   if (ASC_FEATURE_SIMD) {
     const m = f32x4.splat(shift);
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
-    for (let r = 0; r < rows; r++, dy += stride, x += stride) {
-      let i = 0;
-      for (; i + 8 <= len; i += 8) {
+    const chunk = DOT_TERMS * 16;
+    let sw = f64x2.splat(0), dw = f64x2.splat(0);
+    while (i + 16 <= len) {
+      const end = min(len, i + chunk) & ~15;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+      for (; i < end; i += 16) {
         const o = <usize>i << 2;
-        const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16);
+        const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16), g2 = v128.load(dy + o, 32), g3 = v128.load(dy + o, 48);
         s0 = f32x4.add(s0, g0);
         s1 = f32x4.add(s1, g1);
+        s2 = f32x4.add(s2, g2);
+        s3 = f32x4.add(s3, g3);
         d0 = f32x4.add(d0, f32x4.mul(g0, f32x4.sub(v128.load(x + o), m)));
         d1 = f32x4.add(d1, f32x4.mul(g1, f32x4.sub(v128.load(x + o, 16), m)));
+        d2 = f32x4.add(d2, f32x4.mul(g2, f32x4.sub(v128.load(x + o, 32), m)));
+        d3 = f32x4.add(d3, f32x4.mul(g3, f32x4.sub(v128.load(x + o, 48), m)));
       }
-      for (; i + 4 <= len; i += 4) {
-        const o = <usize>i << 2;
-        const g0 = v128.load(dy + o);
-        s0 = f32x4.add(s0, g0);
-        d0 = f32x4.add(d0, f32x4.mul(g0, f32x4.sub(v128.load(x + o), m)));
-      }
-      for (; i < len; i++) {
-        const o = <usize>i << 2;
-        const g = load<f32>(dy + o);
-        tailS += g;
-        tailD += g * (load<f32>(x + o) - shift);
-      }
+      sw = addWide(sw, f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+      dw = addWide(dw, f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3)));
     }
-    const s = f32x4.add(s0, s1), d = f32x4.add(d0, d1);
-    dotSum = <f64>(f32x4.extract_lane(d, 0) + f32x4.extract_lane(d, 1)) +
-      <f64>(f32x4.extract_lane(d, 2) + f32x4.extract_lane(d, 3)) + <f64>tailD;
-    return <f64>(f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) +
-      <f64>(f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3)) + <f64>tailS;
+    s = f64x2.extract_lane(sw, 0) + f64x2.extract_lane(sw, 1);
+    d = f64x2.extract_lane(dw, 0) + f64x2.extract_lane(dw, 1);
+    let s4 = f32x4.splat(0), d4 = f32x4.splat(0);
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      const g = v128.load(dy + o);
+      s4 = f32x4.add(s4, g);
+      d4 = f32x4.add(d4, f32x4.mul(g, f32x4.sub(v128.load(x + o), m)));
+    }
+    s += <f64>laneSum(s4);
+    d += <f64>laneSum(d4);
   } else {
-    let s0: f32 = 0, s1: f32 = 0, d0: f32 = 0, d1: f32 = 0;
-    for (let r = 0; r < rows; r++, dy += stride, x += stride) {
-      let i = 0;
-      for (; i + 2 <= len; i += 2) {
+    while (i + 4 <= len) {
+      const end = min(len, i + DOT_TERMS * 4) & ~3;
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, d0: f32 = 0, d1: f32 = 0, d2: f32 = 0, d3: f32 = 0;
+      for (; i < end; i += 4) {
         const o = <usize>i << 2;
-        const g0 = load<f32>(dy + o), g1 = load<f32>(dy + o, 4);
+        const g0 = load<f32>(dy + o), g1 = load<f32>(dy + o, 4), g2 = load<f32>(dy + o, 8), g3 = load<f32>(dy + o, 12);
         s0 += g0;
         s1 += g1;
+        s2 += g2;
+        s3 += g3;
         d0 += g0 * (load<f32>(x + o) - shift);
         d1 += g1 * (load<f32>(x + o, 4) - shift);
+        d2 += g2 * (load<f32>(x + o, 8) - shift);
+        d3 += g3 * (load<f32>(x + o, 12) - shift);
       }
-      for (; i < len; i++) {
-        const o = <usize>i << 2;
-        const g = load<f32>(dy + o);
-        tailS += g;
-        tailD += g * (load<f32>(x + o) - shift);
-      }
+      s += <f64>((s0 + s1) + (s2 + s3));
+      d += <f64>((d0 + d1) + (d2 + d3));
     }
-    dotSum = <f64>(d0 + d1) + <f64>tailD;
-    return <f64>(s0 + s1) + <f64>tailS;
+  }
+  let tailS: f32 = 0, tailD: f32 = 0;
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(dy + o);
+    tailS += g;
+    tailD += g * (load<f32>(x + o) - shift);
+  }
+  dotSum = d + <f64>tailD;
+  return s + <f64>tailS;
+}
+
+// acc (f64x2) += the four lanes of v (f32x4), pairwise.
+// @ts-ignore: decorator
+@inline function addWide(acc: v128, v: v128): v128 {
+  return f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))));
+}
+
+// @ts-ignore: decorator
+@inline function laneSum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
+    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// Planar [N, C, S] into sumDy[c], sumDyXmu[c] about the f64 mean, sample by sample so
+// memory is read in order (see planarStats).
+function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
+  memory.fill(sumDy, 0, <usize>C << 3);
+  memory.fill(sumDyXmu, 0, <usize>C << 3);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      const s = rowDots(dy + o, x + o, S, <f32>load<f64>(mean + (<usize>c << 3)));
+      addSums(sumDy, sumDyXmu, c, s, dotSum);
+    }
+  }
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 3;
+    const m = load<f64>(mean + o);
+    store<f64>(sumDyXmu + o, load<f64>(sumDyXmu + o) - (m - <f64><f32>m) * load<f64>(sumDy + o));
   }
 }
 
-// Channel c of planar [N, C, S] into sumDy[c], sumDyXmu[c] about the f64 mean.
-function planarChannelDots(dy: usize, x: usize, N: i32, C: i32, S: i32, c: i32, mean: f64, sumDy: usize, sumDyXmu: usize): void {
-  const shift = <f32>mean;
-  const rowStride = <usize>C * <usize>S << 2;
-  const o = <usize>c * <usize>S << 2;
-  let s: f64 = 0, d: f64 = 0;
-  if (S >= BLOCK) {
-    for (let n = 0; n < N; n++) {
-      const row = o + <usize>n * rowStride;
-      for (let i = 0; i < S; i += BLOCK) {
-        const at = row + (<usize>i << 2);
-        s += blockDots(dy + at, x + at, 1, min(BLOCK, S - i), rowStride, shift);
-        d += dotSum;
-      }
-    }
-  } else {
-    const rowsPerBlock = BLOCK / S;
-    for (let n = 0; n < N; n += rowsPerBlock) {
-      const at = o + <usize>n * rowStride;
-      s += blockDots(dy + at, x + at, min(rowsPerBlock, N - n), S, rowStride, shift);
-      d += dotSum;
-    }
-  }
-  store<f64>(sumDy + (<usize>c << 3), s);
-  store<f64>(sumDyXmu + (<usize>c << 3), d - (mean - <f64>shift) * s);
-}
-
+// Interleaved [R, C], row by row over chunks of at most CHUNK channels, with each
+// channel's f32 sums in the L1 scratch LANES for DOT_TERMS rows at a time.
 function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize): void {
   memory.fill(sumDy, 0, <usize>C << 3);
   memory.fill(sumDyXmu, 0, <usize>C << 3);
   for (let c = 0; c < C; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
   const stride = <usize>C << 2;
-  const rowsPerBlock = interleavedBlockRows(C);
-  for (let r = 0; r < R; r += rowsPerBlock) {
-    const rows = min(rowsPerBlock, R - r);
-    const at = <usize>r * stride;
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 4 <= C; c += 4) {
-        const o = at + (<usize>c << 2);
-        const m = v128.load(shifts + (<usize>c << 2));
-        let s = f32x4.splat(0), d = f32x4.splat(0);
-        let pg = dy + o, px = x + o;
-        for (let k = 0; k < rows; k++, pg += stride, px += stride) {
-          const g = v128.load(pg);
-          s = f32x4.add(s, g);
-          d = f32x4.add(d, f32x4.mul(g, f32x4.sub(v128.load(px), m)));
-        }
-        addSums(sumDy, sumDyXmu, c, f32x4.extract_lane(s, 0), f32x4.extract_lane(d, 0));
-        addSums(sumDy, sumDyXmu, c + 1, f32x4.extract_lane(s, 1), f32x4.extract_lane(d, 1));
-        addSums(sumDy, sumDyXmu, c + 2, f32x4.extract_lane(s, 2), f32x4.extract_lane(d, 2));
-        addSums(sumDy, sumDyXmu, c + 3, f32x4.extract_lane(s, 3), f32x4.extract_lane(d, 3));
-      }
-    }
-    for (; c < C; c++) {
-      const o = at + (<usize>c << 2);
-      const s = blockDots(dy + o, x + o, rows, 1, stride, load<f32>(shifts + (<usize>c << 2)));
-      addSums(sumDy, sumDyXmu, c, s, dotSum);
+  const sP = LANES, dP = LANES + (<usize>CHUNK << 2);
+  for (let c0 = 0; c0 < C; c0 += CHUNK) {
+    const W = min(CHUNK, C - c0);
+    const o0 = <usize>c0 << 2;
+    for (let r = 0; r < R; r += DOT_TERMS) {
+      const rows = min(DOT_TERMS, R - r);
+      memory.fill(sP, 0, <usize>W << 2);
+      memory.fill(dP, 0, <usize>W << 2);
+      columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP);
+      addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
   for (let c = 0; c < C; c++) {
@@ -142,11 +147,69 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
   }
 }
 
+// s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns.
+function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize): void {
+  for (let r = 0; r < rows; r++, dy += stride, x += stride) {
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; c + 8 <= W; c += 8) {
+        const o = <usize>c << 2;
+        const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16);
+        v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
+        v128.store(sP + o, f32x4.add(v128.load(sP + o, 16), g1), 16);
+        v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), f32x4.mul(g1, f32x4.sub(v128.load(x + o, 16), v128.load(shiftP + o, 16)))), 16);
+      }
+      for (; c + 4 <= W; c += 4) {
+        const o = <usize>c << 2;
+        const g0 = v128.load(dy + o);
+        v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
+      }
+    }
+    for (; c < W; c++) {
+      const o = <usize>c << 2;
+      const g = load<f32>(dy + o);
+      store<f32>(sP + o, load<f32>(sP + o) + g);
+      store<f32>(dP + o, load<f32>(dP + o) + g * (load<f32>(x + o) - load<f32>(shiftP + o)));
+    }
+  }
+}
+
+// The f32 column sums into the f64 totals.
+function addColumns(W: i32, sP: usize, dP: usize, sumDy: usize, sumDyXmu: usize): void {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= W; c += 4) {
+      const o = <usize>c << 2;
+      addSums4(sumDy, sumDyXmu, c, v128.load(sP + o), v128.load(dP + o));
+    }
+  }
+  for (; c < W; c++) {
+    const o = <usize>c << 2;
+    addSums(sumDy, sumDyXmu, c, <f64>load<f32>(sP + o), <f64>load<f32>(dP + o));
+  }
+}
+
 // @ts-ignore: decorator
 @inline function addSums(sumDy: usize, sumDyXmu: usize, c: i32, s: f64, d: f64): void {
   const o = <usize>c << 3;
   store<f64>(sumDy + o, load<f64>(sumDy + o) + s);
   store<f64>(sumDyXmu + o, load<f64>(sumDyXmu + o) + d);
+}
+
+// Four channels' f32 sums into the f64 arrays.
+// @ts-ignore: decorator
+@inline function addSums4(sumDy: usize, sumDyXmu: usize, c: i32, s: v128, d: v128): void {
+  const o = <usize>c << 3;
+  addHalves(sumDy + o, s);
+  addHalves(sumDyXmu + o, d);
+}
+
+// @ts-ignore: decorator
+@inline function addHalves(p: usize, v: v128): void {
+  v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
+  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
 }
 
 // @ts-ignore: decorator
@@ -179,37 +242,41 @@ function finishTrainChannel(
   store<f32>(at + step * 3, <f32>q);
 }
 
-function elemtPlanarChannel(dy: usize, x: usize, dx: usize, N: i32, S: i32, stride: usize, shift: f32, k: f32, p: f32, q: f32): void {
-  for (let n = 0; n < N; n++, dy += stride, x += stride, dx += stride) {
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vm = f32x4.splat(shift), vk = f32x4.splat(k), vp = f32x4.splat(p), vq = f32x4.splat(q);
-      for (; i + 8 <= S; i += 8) {
-        const o = <usize>i << 2;
-        const a0 = f32x4.add(f32x4.mul(v128.load(dy + o), vk), vq);
-        const a1 = f32x4.add(f32x4.mul(v128.load(dy + o, 16), vk), vq);
-        v128.store(dx + o, f32x4.add(a0, f32x4.mul(f32x4.sub(v128.load(x + o), vm), vp)));
-        v128.store(dx + o, f32x4.add(a1, f32x4.mul(f32x4.sub(v128.load(x + o, 16), vm), vp)), 16);
-      }
-      for (; i + 4 <= S; i += 4) {
-        const o = <usize>i << 2;
-        const a0 = f32x4.add(f32x4.mul(v128.load(dy + o), vk), vq);
-        v128.store(dx + o, f32x4.add(a0, f32x4.mul(f32x4.sub(v128.load(x + o), vm), vp)));
-      }
-    }
-    for (; i < S; i++) {
+function elemtRow(dy: usize, x: usize, dx: usize, len: i32, shift: f32, k: f32, p: f32, q: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(shift), vk = f32x4.splat(k), vp = f32x4.splat(p), vq = f32x4.splat(q);
+    for (; i + 16 <= len; i += 16) {
       const o = <usize>i << 2;
-      store<f32>(dx + o, (load<f32>(dy + o) * k + q) + (load<f32>(x + o) - shift) * p);
+      const a0 = f32x4.add(f32x4.mul(v128.load(dy + o), vk), vq);
+      const a1 = f32x4.add(f32x4.mul(v128.load(dy + o, 16), vk), vq);
+      const a2 = f32x4.add(f32x4.mul(v128.load(dy + o, 32), vk), vq);
+      const a3 = f32x4.add(f32x4.mul(v128.load(dy + o, 48), vk), vq);
+      v128.store(dx + o, f32x4.add(a0, f32x4.mul(f32x4.sub(v128.load(x + o), vm), vp)));
+      v128.store(dx + o, f32x4.add(a1, f32x4.mul(f32x4.sub(v128.load(x + o, 16), vm), vp)), 16);
+      v128.store(dx + o, f32x4.add(a2, f32x4.mul(f32x4.sub(v128.load(x + o, 32), vm), vp)), 32);
+      v128.store(dx + o, f32x4.add(a3, f32x4.mul(f32x4.sub(v128.load(x + o, 48), vm), vp)), 48);
     }
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      const a0 = f32x4.add(f32x4.mul(v128.load(dy + o), vk), vq);
+      v128.store(dx + o, f32x4.add(a0, f32x4.mul(f32x4.sub(v128.load(x + o), vm), vp)));
+    }
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, (load<f32>(dy + o) * k + q) + (load<f32>(x + o) - shift) * p);
   }
 }
 
 function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coef: usize): void {
-  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
-  for (let c = 0; c < C; c++) {
-    const at = coef + (<usize>c << 2), o = <usize>c * <usize>S << 2;
-    elemtPlanarChannel(dy + o, x + o, dx + o, N, S, stride,
-      load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
+  const step = <usize>C << 2;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const at = coef + (<usize>c << 2), o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      elemtRow(dy + o, x + o, dx + o, S,
+        load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
+    }
   }
 }
 
@@ -233,21 +300,16 @@ function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: 
   }
 }
 
-// Planar training backward: a channel's reduction and its dx pass run back to back, so
-// the second reads of x and dy come from cache.
 export function f32_bn_backward_train_planar(
   dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, weight: usize, mean: usize, invstd: usize,
   gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
 ): void {
+  planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
   const count = <f64>N * <f64>S;
-  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
   for (let c = 0; c < C; c++) {
-    planarChannelDots(dy, x, N, C, S, c, load<f64>(mean + (<usize>c << 3)), sumDy, sumDyXmu);
     finishTrainChannel(c, C, count, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
-    const at = coef + (<usize>c << 2), o = <usize>c * <usize>S << 2;
-    elemtPlanarChannel(dy + o, x + o, dx + o, N, S, stride,
-      load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
   }
+  elemtPlanar(dy, x, dx, N, C, S, coef);
 }
 
 export function f32_bn_backward_train_interleaved(
@@ -292,14 +354,11 @@ export function f32_bn_backward_eval_planar(
 ): void {
   foldEvalBackward(C, weight, runMean, runVar, eps, mean, invstd, coef);
   if (gradWeight | gradBias) {
-    for (let c = 0; c < C; c++) planarChannelDots(dy, x, N, C, S, c, load<f64>(mean + (<usize>c << 3)), sumDy, sumDyXmu);
+    planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
     accumulateEvalGrads(C, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
   }
-  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
-  for (let c = 0; c < C; c++) {
-    const o = <usize>c * <usize>S << 2;
-    applyPlanarChannel(dy + o, dx + o, N, S, stride, 0, load<f32>(coef + step + (<usize>c << 2)), 0);
-  }
+  // coef holds shift 0, scale γ·invstd, offset 0: dx = dy·scale.
+  applyPlanar(dy, dx, N, C, S, coef);
 }
 
 export function f32_bn_backward_eval_interleaved(
@@ -320,7 +379,7 @@ export function f32_bn_backward_eval_interleaved(
 export function f32_bn_backward_reduce_planar(
   dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize,
 ): void {
-  for (let c = 0; c < C; c++) planarChannelDots(dy, x, N, C, S, c, load<f64>(mean + (<usize>c << 3)), sumDy, sumDyXmu);
+  planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
 }
 
 export function f32_bn_backward_reduce_interleaved(

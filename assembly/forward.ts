@@ -11,7 +11,7 @@
 // what backward needs; saveInvstd holds M2 between the stats and the fold.
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 
-import { planarChannelStats, interleavedStats } from "./stats";
+import { planarStats, interleavedStats } from "./stats";
 
 // @ts-ignore: decorator
 @inline function gamma(weight: usize, c: i32): f64 {
@@ -60,37 +60,38 @@ export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize
   }
 }
 
-// y = (x − shift)·scale + offset over N rows of S values, rows `stride` bytes apart.
-export function applyPlanarChannel(x: usize, y: usize, N: i32, S: i32, stride: usize, shift: f32, scale: f32, offset: f32): void {
-  for (let n = 0; n < N; n++, x += stride, y += stride) {
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const m = f32x4.splat(shift), a = f32x4.splat(scale), b = f32x4.splat(offset);
-      for (; i + 16 <= S; i += 16) {
-        const p = x + (<usize>i << 2), q = y + (<usize>i << 2);
-        const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v0, m), a), b));
-        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v1, m), a), b), 16);
-        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v2, m), a), b), 32);
-        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v3, m), a), b), 48);
-      }
-      for (; i + 4 <= S; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o), m), a), b));
-      }
+// y = (x − shift)·scale + offset over `len` contiguous values.
+export function applyRow(x: usize, y: usize, len: i32, shift: f32, scale: f32, offset: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const m = f32x4.splat(shift), a = f32x4.splat(scale), b = f32x4.splat(offset);
+    for (; i + 16 <= len; i += 16) {
+      const p = x + (<usize>i << 2), q = y + (<usize>i << 2);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v0, m), a), b));
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v1, m), a), b), 16);
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v2, m), a), b), 32);
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v3, m), a), b), 48);
     }
-    for (; i < S; i++) {
+    for (; i + 4 <= len; i += 4) {
       const o = <usize>i << 2;
-      store<f32>(y + o, (load<f32>(x + o) - shift) * scale + offset);
+      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o), m), a), b));
     }
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, (load<f32>(x + o) - shift) * scale + offset);
   }
 }
 
-function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
-  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
-  for (let c = 0; c < C; c++) {
-    const p = coef + (<usize>c << 2), o = <usize>c * <usize>S << 2;
-    applyPlanarChannel(x + o, y + o, N, S, stride, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)));
+// Planar [N, C, S], sample by sample so memory is read in order.
+export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
+  const step = <usize>C << 2;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const p = coef + (<usize>c << 2), o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+      applyRow(x + o, y + o, S, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)));
+    }
   }
 }
 
@@ -113,20 +114,16 @@ export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize
   }
 }
 
-// Planar [N, C, S]: a channel's stats pass and its normalize pass run back to back, so
-// the second read of x comes from cache (a channel of [32,64,56,56] is 400 KB).
 export function f32_bn_forward_train_planar(
   x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize,
   runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
 ): void {
+  planarStats(x, N, C, S, saveMean, saveInvstd);
   const n = <f64>N * <f64>S;
-  const stride = <usize>C * <usize>S << 2, step = <usize>C << 2;
   for (let c = 0; c < C; c++) {
-    planarChannelStats(x, N, C, S, c, saveMean, saveInvstd);
     finishTrainChannel(c, C, n, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
-    const p = coef + (<usize>c << 2), o = <usize>c * <usize>S << 2;
-    applyPlanarChannel(x + o, y + o, N, S, stride, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)));
   }
+  applyPlanar(x, y, N, C, S, coef);
 }
 
 export function f32_bn_forward_train_interleaved(

@@ -1,76 +1,56 @@
 // Per-channel batch statistics: count, mean and M2 = Σ(x − mean)².
 //
-// A block of at most BLOCK values stays in L1 between two passes. Pass 1 sums in f32 to
-// get a shift m ≈ block mean; pass 2 sums d = x − m and d² in f32. The values d are small
-// and centred, so nothing cancels even when the data sits on a large offset (mean 1e4,
-// std 1, where E[x²] − E[x]² in f32 is garbage). Exactly:
-//   block mean = m + Σd/n,   block M2 = Σd² − (Σd)²/n.
+// The shift trick: a block of at most BLOCK values is summed as d = x − shift and d² in
+// f32, with the shift close to the channel's mean. The d are small and centred, so
+// nothing cancels even when the data sits on a large offset (mean 1e4, std 1, where
+// E[x²] − E[x]² in f32 is garbage). Exactly:
+//   block mean = shift + Σd/n,   block M2 = Σd² − (Σd)²/n.
+// The shift is the channel's mean so far (for its first block, the mean of a few leading
+// values), so one pass reads each value once. The subtraction loses bits only when the
+// shift lies more than one block standard deviation from the block's mean, which is
+// exactly when (Σd)²/n > Σd²/2 (data whose offset jumps between samples); such a block,
+// still in cache, is summed again about shift + Σd/n, its mean to f32 accuracy.
 // Blocks merge in f64 by Chan et al.'s formula, so a channel of 10^7 values does not
 // drift the way a single f32 running sum would:
 //   δ = mean_b − mean_a,  mean = mean_a + δ·n_b/n,  M2 = M2_a + M2_b + δ²·n_a·n_b/n.
+// Every channel of a call advances through the same counts n_a, n_b, so the weights
+// n_b/n and n_a·n_b/n are computed once per block, not once per channel.
 // Each f32 lane adds at most BLOCK/16 (planar) or MAX_BLOCK_ROWS (interleaved) values.
 
-// Values per planar block: 8 KiB, so pass 2 reads from L1.
+// Values per planar block: 8 KiB, read from L1 if it must be summed again.
 export const BLOCK: i32 = 2048;
-// Interleaved blocks span whole rows: about 64 KiB, so pass 2 reads from L2 ...
-export const INTERLEAVED_BLOCK: i32 = 16384;
-// ... and no f32 lane sums more than this many rows.
-export const MAX_BLOCK_ROWS: i32 = 256;
+// Rows per interleaved block.
+export const MAX_BLOCK_ROWS: i32 = 128;
+// Leading values of a channel averaged for its first shift.
+const PILOT: i32 = 16;
 
 // The second result of centredSums (pass 2 returns two sums).
 let sumSquares: f64 = 0;
 
-// Σx over `rows` rows of `len` contiguous values, rows `stride` bytes apart.
-export function blockSum(p: usize, rows: i32, len: i32, stride: usize): f32 {
-  let tail: f32 = 0;
-  if (ASC_FEATURE_SIMD) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    for (let r = 0; r < rows; r++, p += stride) {
-      let i = 0;
-      for (; i + 16 <= len; i += 16) {
-        const q = p + (<usize>i << 2);
-        a0 = f32x4.add(a0, v128.load(q));
-        a1 = f32x4.add(a1, v128.load(q, 16));
-        a2 = f32x4.add(a2, v128.load(q, 32));
-        a3 = f32x4.add(a3, v128.load(q, 48));
-      }
-      for (; i + 4 <= len; i += 4) a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
-      for (; i < len; i++) tail += load<f32>(p + (<usize>i << 2));
-    }
-    return laneSum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + tail;
-  } else {
-    let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
-    for (let r = 0; r < rows; r++, p += stride) {
-      let i = 0;
-      for (; i + 4 <= len; i += 4) {
-        const q = p + (<usize>i << 2);
-        a0 += load<f32>(q);
-        a1 += load<f32>(q, 4);
-        a2 += load<f32>(q, 8);
-        a3 += load<f32>(q, 12);
-      }
-      for (; i < len; i++) tail += load<f32>(p + (<usize>i << 2));
-    }
-    return (a0 + a1) + (a2 + a3) + tail;
-  }
-}
-
-// Returns Σ(x − shift); Σ(x − shift)² is left in sumSquares.
+// Returns Σ(x − shift) over `rows` rows of `len` contiguous values, rows `stride` bytes
+// apart; Σ(x − shift)² is left in sumSquares.
 export function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
   let tailD: f32 = 0, tailQ: f32 = 0;
   if (ASC_FEATURE_SIMD) {
     const m = f32x4.splat(shift);
-    let d0 = f32x4.splat(0), d1 = f32x4.splat(0), q0 = f32x4.splat(0), q1 = f32x4.splat(0);
+    let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+    let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
     for (let r = 0; r < rows; r++, p += stride) {
       let i = 0;
-      for (; i + 8 <= len; i += 8) {
+      for (; i + 16 <= len; i += 16) {
         const a = p + (<usize>i << 2);
         const x0 = f32x4.sub(v128.load(a), m);
         const x1 = f32x4.sub(v128.load(a, 16), m);
+        const x2 = f32x4.sub(v128.load(a, 32), m);
+        const x3 = f32x4.sub(v128.load(a, 48), m);
         d0 = f32x4.add(d0, x0);
         d1 = f32x4.add(d1, x1);
+        d2 = f32x4.add(d2, x2);
+        d3 = f32x4.add(d3, x3);
         q0 = f32x4.add(q0, f32x4.mul(x0, x0));
         q1 = f32x4.add(q1, f32x4.mul(x1, x1));
+        q2 = f32x4.add(q2, f32x4.mul(x2, x2));
+        q3 = f32x4.add(q3, f32x4.mul(x3, x3));
       }
       for (; i + 4 <= len; i += 4) {
         const x0 = f32x4.sub(v128.load(p + (<usize>i << 2)), m);
@@ -83,8 +63,8 @@ export function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift:
         tailQ += x * x;
       }
     }
-    sumSquares = <f64>laneSum(f32x4.add(q0, q1)) + <f64>tailQ;
-    return <f64>laneSum(f32x4.add(d0, d1)) + <f64>tailD;
+    sumSquares = <f64>laneSum(f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3))) + <f64>tailQ;
+    return <f64>laneSum(f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3))) + <f64>tailD;
   } else {
     let d0: f32 = 0, d1: f32 = 0, q0: f32 = 0, q1: f32 = 0;
     for (let r = 0; r < rows; r++, p += stride) {
@@ -115,109 +95,254 @@ export function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift:
     (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// Chan's merge of a block (count nb, mean, m2) into channel c of the f64 arrays at
-// meanP and m2P, which already hold `na` values.
+// Chan's weights for merging a block of nb values into na: nb/n and na·nb/n.
+let weightMean: f64 = 0;
+let weightM2: f64 = 0;
+
 // @ts-ignore: decorator
-@inline export function mergeInto(meanP: usize, m2P: usize, c: i32, na: f64, nb: f64, mean: f64, m2: f64): void {
-  const pm = meanP + (<usize>c << 3), pq = m2P + (<usize>c << 3);
+@inline function setWeights(na: f64, nb: f64): void {
   const n = na + nb;
+  weightMean = nb / n;
+  weightM2 = na * weightMean;
+}
+
+// Merges a block's (mean, m2) into channel c of the f64 arrays at meanP and m2P, with the
+// weights of setWeights.
+// @ts-ignore: decorator
+@inline function mergeInto(meanP: usize, m2P: usize, c: i32, mean: f64, m2: f64): void {
+  const pm = meanP + (<usize>c << 3), pq = m2P + (<usize>c << 3);
   const ma = load<f64>(pm);
   const delta = mean - ma;
-  store<f64>(pm, ma + delta * (nb / n));
-  store<f64>(pq, load<f64>(pq) + m2 + delta * delta * (na * nb / n));
+  store<f64>(pm, ma + delta * weightMean);
+  store<f64>(pq, load<f64>(pq) + m2 + delta * delta * weightM2);
 }
 
-// One block of a channel: the two passes, then the merge.
-function mergeBlock(p: usize, rows: i32, len: i32, stride: usize, meanP: usize, m2P: usize, c: i32, na: f64): void {
-  const nb = <f64>rows * <f64>len;
-  const shift = <f32>(<f64>blockSum(p, rows, len, stride) / nb);
-  const d = centredSums(p, rows, len, stride, shift);
-  const dm = d / nb;
-  mergeInto(meanP, m2P, c, na, nb, <f64>shift + dm, max(sumSquares - d * dm, 0));
+// Channel c's shift for its next block: its mean so far, or for the first block (na = 0)
+// the mean of its first PILOT values (they are read again right after, from L1).
+// @ts-ignore: decorator
+@inline function nextShift(p: usize, len: i32, meanP: usize, c: i32, na: f64): f32 {
+  if (na > 0) return <f32>load<f64>(meanP + (<usize>c << 3));
+  const k = min(len, PILOT);
+  let s: f64 = 0;
+  for (let i = 0; i < k; i++) s += <f64>load<f32>(p + (<usize>i << 2));
+  return <f32>(s / <f64>k);
 }
 
-// Channel c of planar x [N, C, S] into mean[c], m2[c] (f64).
-export function planarChannelStats(x: usize, N: i32, C: i32, S: i32, c: i32, meanP: usize, m2P: usize): void {
-  store<f64>(meanP + (<usize>c << 3), 0);
-  store<f64>(m2P + (<usize>c << 3), 0);
+// One block of channel c, merged with the weights of setWeights; invNb = 1/(rows·len).
+function mergeBlock(p: usize, rows: i32, len: i32, stride: usize, meanP: usize, m2P: usize, c: i32, na: f64, invNb: f64): void {
+  let shift = nextShift(p, len, meanP, c, na);
+  let d = centredSums(p, rows, len, stride, shift);
+  if (d * d * invNb > 0.5 * sumSquares) {
+    shift = <f32>(<f64>shift + d * invNb);
+    d = centredSums(p, rows, len, stride, shift);
+  }
+  const dm = d * invNb;
+  mergeInto(meanP, m2P, c, <f64>shift + dm, max(sumSquares - d * dm, 0));
+}
+
+// Rows of a planar block (several short rows of one channel, or one long row cut in
+// blocks) and values per block row.
+// @ts-ignore: decorator
+@inline export function planarBlockRows(S: i32): i32 {
+  return S >= BLOCK ? 1 : BLOCK / S;
+}
+
+// Every channel of planar x [N, C, S] into mean[C], m2[C] (f64), sample by sample so
+// memory is read in order. (Walking one channel at a time would keep it in L2 for the
+// normalize pass, but visits [32,64,56,56] in 2048 chunks of 12 KB, and on the reference
+// machine reading that way takes twice as long as reading in order: more than the
+// second pass costs.)
+export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
+  memory.fill(meanP, 0, <usize>C << 3);
+  memory.fill(m2P, 0, <usize>C << 3);
   const rowStride = <usize>C * <usize>S << 2;
-  const base = x + (<usize>c * <usize>S << 2);
-  let na: f64 = 0;
-  if (S >= BLOCK) {
-    for (let n = 0; n < N; n++) {
-      const row = base + <usize>n * rowStride;
+  const blockRows = planarBlockRows(S);
+  for (let n = 0; n < N; n += blockRows) {
+    const rows = min(blockRows, N - n);
+    const sample = x + <usize>n * rowStride;
+    for (let c = 0; c < C; c++) {
       for (let s = 0; s < S; s += BLOCK) {
         const len = min(BLOCK, S - s);
-        mergeBlock(row + (<usize>s << 2), 1, len, rowStride, meanP, m2P, c, na);
-        na += <f64>len;
+        const na = <f64>n * <f64>S + <f64>s * <f64>rows, nb = <f64>rows * <f64>len;
+        setWeights(na, nb);
+        mergeBlock(sample + ((<usize>c * <usize>S + <usize>s) << 2), rows, len, rowStride, meanP, m2P, c, na, 1.0 / nb);
       }
-    }
-  } else {
-    // Short rows: one block gathers the same channel from several consecutive samples.
-    const rowsPerBlock = BLOCK / S;
-    for (let n = 0; n < N; n += rowsPerBlock) {
-      const rows = min(rowsPerBlock, N - n);
-      mergeBlock(base + <usize>n * rowStride, rows, S, rowStride, meanP, m2P, c, na);
-      na += <f64>rows * <f64>S;
     }
   }
 }
 
-// Rows per interleaved block for C channels.
+// Lanes whose Σd² − (Σd)²/n would cancel (see the top of this file).
 // @ts-ignore: decorator
-@inline export function interleavedBlockRows(C: i32): i32 {
-  return max(1, min(MAX_BLOCK_ROWS, INTERLEAVED_BLOCK / C));
+@inline function farLanes(d: v128, q: v128, invNb: f32): v128 {
+  return f32x4.gt(f32x4.mul(f32x4.mul(d, d), f32x4.splat(invNb)), f32x4.mul(q, f32x4.splat(0.5)));
 }
 
-// Every channel of interleaved x [R, C] into mean[C], m2[C] (f64). Four channels share a
-// v128 lane each, walking down the rows of a block.
+// Merges four channels' block sums (about shift m) into meanP/m2P in f64x2.
+// @ts-ignore: decorator
+@inline function merge4(meanP: usize, m2P: usize, c: i32, m: v128, d: v128, q: v128, invNb: f64): void {
+  const o = <usize>c << 3;
+  mergeHalf(meanP + o, m2P + o, f64x2.promote_low_f32x4(m), f64x2.promote_low_f32x4(d), f64x2.promote_low_f32x4(q), invNb);
+  const mh = v128.shuffle<f32>(m, m, 2, 3, 2, 3), dh = v128.shuffle<f32>(d, d, 2, 3, 2, 3), qh = v128.shuffle<f32>(q, q, 2, 3, 2, 3);
+  mergeHalf(meanP + o + 16, m2P + o + 16, f64x2.promote_low_f32x4(mh), f64x2.promote_low_f32x4(dh), f64x2.promote_low_f32x4(qh), invNb);
+}
+
+// @ts-ignore: decorator
+@inline function mergeHalf(pm: usize, pq: usize, shift: v128, d: v128, q: v128, invNb: f64): void {
+  const dm = f64x2.mul(d, f64x2.splat(invNb));
+  const mean = f64x2.add(shift, dm);
+  const m2 = f64x2.max(f64x2.sub(q, f64x2.mul(d, dm)), f64x2.splat(0));
+  const ma = v128.load(pm);
+  const delta = f64x2.sub(mean, ma);
+  v128.store(pm, f64x2.add(ma, f64x2.mul(delta, f64x2.splat(weightMean))));
+  v128.store(pq, f64x2.add(f64x2.add(v128.load(pq), m2), f64x2.mul(f64x2.mul(delta, delta), f64x2.splat(weightM2))));
+}
+
+// Channels per interleaved chunk. Interleaved kernels walk a block row by row (in memory
+// order) over a chunk of at most CHUNK channels, keeping each channel's f32 sums in
+// LANES, a static scratch of 3·CHUNK f32 that stays in L1.
+export const CHUNK: i32 = 1024;
+export const LANES: usize = memory.data(CHUNK * 12, 16);
+
+// Every channel of interleaved x [R, C] into mean[C], m2[C] (f64).
 export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize): void {
   memory.fill(meanP, 0, <usize>C << 3);
   memory.fill(m2P, 0, <usize>C << 3);
   const stride = <usize>C << 2;
-  const rowsPerBlock = interleavedBlockRows(C);
-  for (let r = 0; r < R; r += rowsPerBlock) {
-    const rows = min(rowsPerBlock, R - r);
-    const na = <f64>r, nb = <f64>rows;
-    const block = x + <usize>r * stride;
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 4 <= C; c += 4) {
-        const p = block + (<usize>c << 2);
-        let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-        let q = p, k = 0;
-        for (; k + 2 <= rows; k += 2, q += stride << 1) {
-          s0 = f32x4.add(s0, v128.load(q));
-          s1 = f32x4.add(s1, v128.load(q + stride));
-        }
-        if (k < rows) s0 = f32x4.add(s0, v128.load(q));
-        const m = f32x4.div(f32x4.add(s0, s1), f32x4.splat(<f32>rows));
-        let d = f32x4.splat(0), sq = f32x4.splat(0);
-        q = p;
-        for (k = 0; k < rows; k++, q += stride) {
-          const v = f32x4.sub(v128.load(q), m);
-          d = f32x4.add(d, v);
-          sq = f32x4.add(sq, f32x4.mul(v, v));
-        }
-        mergeLane(meanP, m2P, c, na, nb, f32x4.extract_lane(m, 0), f32x4.extract_lane(d, 0), f32x4.extract_lane(sq, 0));
-        mergeLane(meanP, m2P, c + 1, na, nb, f32x4.extract_lane(m, 1), f32x4.extract_lane(d, 1), f32x4.extract_lane(sq, 1));
-        mergeLane(meanP, m2P, c + 2, na, nb, f32x4.extract_lane(m, 2), f32x4.extract_lane(d, 2), f32x4.extract_lane(sq, 2));
-        mergeLane(meanP, m2P, c + 3, na, nb, f32x4.extract_lane(m, 3), f32x4.extract_lane(d, 3), f32x4.extract_lane(sq, 3));
+  const shiftP = LANES, dP = LANES + (<usize>CHUNK << 2), qP = LANES + (<usize>CHUNK << 3);
+  for (let c0 = 0; c0 < C; c0 += CHUNK) {
+    const W = min(CHUNK, C - c0);
+    const bytes = <usize>W << 2;
+    const mean = meanP + (<usize>c0 << 3), m2 = m2P + (<usize>c0 << 3);
+    for (let r = 0; r < R; r += MAX_BLOCK_ROWS) {
+      const rows = min(MAX_BLOCK_ROWS, R - r);
+      const block = x + <usize>r * stride + (<usize>c0 << 2);
+      const na = <f64>r, nb = <f64>rows;
+      setWeights(na, nb);
+      const invNb = 1.0 / nb;
+      if (r == 0) pilotShifts(block, min(rows, PILOT), W, stride, shiftP);
+      else meanShifts(W, mean, shiftP);
+      memory.fill(dP, 0, bytes);
+      memory.fill(qP, 0, bytes);
+      columnSums(block, rows, W, stride, shiftP, dP, qP);
+      if (moveFarShifts(W, invNb, shiftP, dP, qP)) {
+        memory.fill(dP, 0, bytes);
+        memory.fill(qP, 0, bytes);
+        columnSums(block, rows, W, stride, shiftP, dP, qP);
       }
+      mergeColumns(W, invNb, shiftP, dP, qP, mean, m2);
     }
-    for (; c < C; c++) mergeBlock(block + (<usize>c << 2), rows, 1, stride, meanP, m2P, c, na);
   }
 }
 
-// @ts-ignore: decorator
-@inline function mergeLane(meanP: usize, m2P: usize, c: i32, na: f64, nb: f64, shift: f32, d: f32, sq: f32): void {
-  const dm = <f64>d / nb;
-  mergeInto(meanP, m2P, c, na, nb, <f64>shift + dm, max(<f64>sq - <f64>d * dm, 0));
+// Merges every column's block sums into the f64 mean and m2 arrays.
+function mergeColumns(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize, mean: usize, m2: usize): void {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= W; c += 4) {
+      const o = <usize>c << 2;
+      merge4(mean, m2, c, v128.load(shiftP + o), v128.load(dP + o), v128.load(qP + o), invNb);
+    }
+  }
+  for (; c < W; c++) {
+    const o = <usize>c << 2;
+    const d = <f64>load<f32>(dP + o), dm = d * invNb;
+    mergeInto(mean, m2, c, <f64>load<f32>(shiftP + o) + dm, max(<f64>load<f32>(qP + o) - d * dm, 0));
+  }
+}
+
+// shift[c] = mean of the first k rows of column c.
+function pilotShifts(p: usize, k: i32, W: i32, stride: usize, shiftP: usize): void {
+  const inv = <f32>1 / <f32>k;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= W; c += 4) {
+      let s = f32x4.splat(0), q = p + (<usize>c << 2);
+      for (let r = 0; r < k; r++, q += stride) s = f32x4.add(s, v128.load(q));
+      v128.store(shiftP + (<usize>c << 2), f32x4.mul(s, f32x4.splat(inv)));
+    }
+  }
+  for (; c < W; c++) {
+    let s: f32 = 0, q = p + (<usize>c << 2);
+    for (let r = 0; r < k; r++, q += stride) s += load<f32>(q);
+    store<f32>(shiftP + (<usize>c << 2), s * inv);
+  }
+}
+
+// shift[c] = f32(mean[c]).
+function meanShifts(W: i32, mean: usize, shiftP: usize): void {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= W; c += 4) {
+      const q = mean + (<usize>c << 3);
+      v128.store(shiftP + (<usize>c << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(v128.load(q)), f32x4.demote_f64x2_zero(v128.load(q, 16)), 0, 1, 4, 5));
+    }
+  }
+  for (; c < W; c++) store<f32>(shiftP + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
+}
+
+// d[c] += Σ(x − shift[c]), q[c] += Σ(x − shift[c])² down `rows` rows of W columns.
+function columnSums(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize): void {
+  for (let r = 0; r < rows; r++, p += stride) {
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; c + 16 <= W; c += 16) {
+        const o = <usize>c << 2;
+        const x0 = f32x4.sub(v128.load(p + o), v128.load(shiftP + o));
+        const x1 = f32x4.sub(v128.load(p + o, 16), v128.load(shiftP + o, 16));
+        const x2 = f32x4.sub(v128.load(p + o, 32), v128.load(shiftP + o, 32));
+        const x3 = f32x4.sub(v128.load(p + o, 48), v128.load(shiftP + o, 48));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o), x0));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), x1), 16);
+        v128.store(dP + o, f32x4.add(v128.load(dP + o, 32), x2), 32);
+        v128.store(dP + o, f32x4.add(v128.load(dP + o, 48), x3), 48);
+        v128.store(qP + o, f32x4.add(v128.load(qP + o), f32x4.mul(x0, x0)));
+        v128.store(qP + o, f32x4.add(v128.load(qP + o, 16), f32x4.mul(x1, x1)), 16);
+        v128.store(qP + o, f32x4.add(v128.load(qP + o, 32), f32x4.mul(x2, x2)), 32);
+        v128.store(qP + o, f32x4.add(v128.load(qP + o, 48), f32x4.mul(x3, x3)), 48);
+      }
+      for (; c + 4 <= W; c += 4) {
+        const o = <usize>c << 2;
+        const x0 = f32x4.sub(v128.load(p + o), v128.load(shiftP + o));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o), x0));
+        v128.store(qP + o, f32x4.add(v128.load(qP + o), f32x4.mul(x0, x0)));
+      }
+    }
+    for (; c < W; c++) {
+      const o = <usize>c << 2;
+      const v = load<f32>(p + o) - load<f32>(shiftP + o);
+      store<f32>(dP + o, load<f32>(dP + o) + v);
+      store<f32>(qP + o, load<f32>(qP + o) + v * v);
+    }
+  }
+}
+
+// Moves the shift of every channel whose Σd² − (Σd)²/n would cancel (see the top of this
+// file) to its block mean; true if any moved.
+function moveFarShifts(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize): bool {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    let far = f32x4.splat(0);
+    for (; c + 4 <= W; c += 4) {
+      const o = <usize>c << 2;
+      far = v128.or(far, farLanes(v128.load(dP + o), v128.load(qP + o), <f32>invNb));
+    }
+    if (v128.any_true(far)) c = 0;
+  }
+  let moved = false;
+  for (; c < W; c++) {
+    const o = <usize>c << 2;
+    const d = <f64>load<f32>(dP + o);
+    if (d * d * invNb > 0.5 * <f64>load<f32>(qP + o)) {
+      store<f32>(shiftP + o, <f32>(<f64>load<f32>(shiftP + o) + d * invNb));
+      moved = true;
+    }
+  }
+  return moved;
 }
 
 // Statistics alone, for callers that merge them across workers (sync batch norm).
 export function f32_bn_stats_planar(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
-  for (let c = 0; c < C; c++) planarChannelStats(x, N, C, S, c, meanP, m2P);
+  planarStats(x, N, C, S, meanP, m2P);
 }
 
 export function f32_bn_stats_interleaved(x: usize, R: i32, C: i32, meanP: usize, m2P: usize): void {
