@@ -75,9 +75,15 @@ export function summarize(results, speed) {
   const nf = sa.noisyBN.finalTestAccuracy;
   rows.push({
     claim: 'Noisy BN trains about as well as BN (Santurkar Fig. 2)',
-    paper: 'VGG/CIFAR-10: noisy BN close to BN, both above standard',
-    ours: `noisy BN ${pct(nf.noisyBn)}, BN ${pct(nf.bn)}, none ${pct(nf.baseline)}`,
-    held: nf.noisyBn >= nf.bn - NOISY_TOLERANCE && nf.noisyBn > nf.baseline,
+    paper: 'VGG/CIFAR-10: noisy BN\'s accuracy close to BN\'s despite the moving distributions',
+    ours: `noisy BN ${pct(nf.noisyBn)}, BN ${pct(nf.bn)} (rule: within ${NOISY_TOLERANCE * 100} points)`,
+    held: nf.noisyBn >= nf.bn - NOISY_TOLERANCE,
+  });
+  rows.push({
+    claim: 'BN and noisy BN both beat no BN (Santurkar Fig. 2)',
+    paper: 'both above the standard network',
+    ours: `BN ${pct(nf.bn)}, noisy BN ${pct(nf.noisyBn)}, none ${pct(nf.baseline)}`,
+    held: nf.bn > nf.baseline && nf.noisyBn > nf.baseline,
   });
   for (const [key, name, paper] of [
     ['lossVariation', 'BN smooths the loss: smaller loss variation (Fig. 4a)', 'range of loss along the gradient much smaller with BN'],
@@ -116,7 +122,7 @@ function table(header, rows) {
 export function writeReport(results, speed, summary, figures) {
   const { ioffe2015: io, learningRate: lr, santurkar2018: sa, config, steps, seed } = results;
   const row = (held) => (held ? 'held' : 'did not hold');
-  const [faster, higher, stable, rates, noisy, lossVar, gradPred, beta] = summary.rows;
+  const [faster, higher, stable, rates, noisy, beatsNone, lossVar, gradPred, beta] = summary.rows;
   const tf = speed.tfjs;
   const lines = [];
   lines.push(`# Batch norm on real MNIST digits: the papers' claims, measured`, '');
@@ -145,9 +151,9 @@ export function writeReport(results, speed, summary, figures) {
       pct(lr.finalTestAccuracy.baseline[i]), lr.divergedAtStep.baseline[i] ?? '—', num(lr.finalTrainLoss.baseline[i])])), '');
   lines.push(`![Learning rates](${figures[2]})`, '');
   lines.push('## 3. Santurkar et al. 2018', '');
-  lines.push(`All three networks here start from Glorot/Xavier-uniform weights (biases 0), not the Figure 1 init, and train at rate ${config.lr}: Santurkar et al. compare networks that all train, and from the Figure 1 init the baseline spends most of the default schedule on a plateau (see the last table of this section).`, '');
-  lines.push(`Noisy BN: after each BatchNorm every unit's output is scaled by U(${config.noise.scale.join(', ')}) and shifted by U(${config.noise.shift.join(', ')}), drawn anew each step (non-zero mean, non-unit scale: the input distribution of each sigmoid moves every step, far more than without BN). Claim ${row(noisy.held)} (rule: noisy BN within ${NOISY_TOLERANCE * 100} points of BN and above the baseline): ${noisy.ours}.`, '');
-  lines.push(`Landscape, measured on the Figure 1 runs before the update at ${sa.checkpoints.length} checkpoints, on that step's batch: walk W − η·g for η in {${sa.stepSizes.join(', ')}} (${config.stepSizeMultiples.join(', ')} times the rate). Loss variation = range of the loss over the walk; gradient predictiveness = largest ‖∇L(W − ηg) − g‖; effective β-smoothness = largest ‖∇L(W − ηg) − g‖ / ‖ηg‖.`, '');
+  lines.push(`All three networks here start from Glorot/Xavier-uniform weights (biases 0), not the Figure 1 init, and train at rate ${config.lr}: Santurkar et al. compare networks that all train, and from the Figure 1 init the baseline spends most of the default schedule on a plateau (last paragraph of this section).`, '');
+  lines.push(`Noisy BN: after each BatchNorm every unit's output is scaled by U(${config.noise.scale.join(', ')}) and shifted by U(${config.noise.shift.join(', ')}), drawn anew each step: non-zero mean and non-unit scale, so the distribution each sigmoid sees moves at every step. Noisy BN close to BN: ${row(noisy.held)}; ${noisy.ours}. Both above no BN: ${row(beatsNone.held)}; ${beatsNone.ours}.`, '');
+  lines.push(`Landscape, measured along this section's BN and baseline runs, before the update at ${sa.checkpoints.length} checkpoints, on that step's batch: walk W − η·g for η in {${sa.stepSizes.join(', ')}} (${config.stepSizeMultiples.join(', ')} times the rate). Loss variation = range of the loss over the walk; gradient predictiveness = largest ‖∇L(W − ηg) − g‖; effective β-smoothness = largest ‖∇L(W − ηg) − g‖ / ‖ηg‖.`, '');
   lines.push(`- Loss variation smaller with BN: ${row(lossVar.held)}. ${lossVar.ours}.`);
   lines.push(`- Gradient predictiveness better with BN: ${row(gradPred.held)}. ${gradPred.ours}.`);
   lines.push(`- Effective β-smoothness smaller with BN: ${row(beta.held)}. ${beta.ours}.`, '');
