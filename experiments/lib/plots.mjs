@@ -14,7 +14,7 @@ const HEIGHT = 220;
 
 function lines(title, values, x, y, color, extra = {}) {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values },
     width: WIDTH,
@@ -39,7 +39,7 @@ export function percentileSpec(title, steps, series) {
   const values = Object.entries(series).flatMap(([model, rows]) =>
     steps.flatMap((step, i) => ['15th', '50th', '85th'].map((p, j) => ({ step, model, percentile: p, value: rows[i][j] }))));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values },
     facet: { column: { field: 'model', type: 'nominal', title: null } },
@@ -77,7 +77,7 @@ export function landscapeSpec(title, steps, measures) {
     }
   }
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values },
     facet: { column: { field: 'measure', type: 'nominal', title: null } },

@@ -135,7 +135,7 @@ export function writeReport(results, speed, summary, figures) {
   lines.push(`Network: 784 → ${config.hidden.join(' → ')} sigmoid → 10, weights N(0, ${config.initStd}²), biases 0, plain SGD at rate ${config.lr}, with BatchNorm1d after each hidden Linear (before the sigmoid) or without. Both runs start from the same weights and see the same batches.`, '');
   lines.push(`- Faster training: ${row(faster.held)}. ${faster.ours}.`);
   lines.push(`- Higher final test accuracy: ${row(higher.held)}. ${higher.ours}.`);
-  lines.push(`- Stable sigmoid inputs: ${row(stable.held)}. ${stable.ours}. Percentiles are over the ${config.testDigits} test digits at each checkpoint, unit 0 of the last hidden layer, BN in eval mode (running statistics).`, '');
+  lines.push(`- Stable sigmoid inputs: ${row(stable.held)}. ${stable.ours}. Percentiles are over the ${config.testDigits} test digits at each checkpoint, unit 0 of the last hidden layer, BN in eval mode (running statistics; at step 0 they are still 0 and 1, so both models show the same values).`, '');
   const every = Math.max(1, Math.floor(io.steps.length / 10));
   lines.push(table(['step', 'test acc BN', 'test acc baseline', 'BN input p15/p50/p85', 'baseline input p15/p50/p85'],
     io.steps.map((s, i) => [s, pct(io.testAccuracy.bn[i]), pct(io.testAccuracy.baseline[i]),
