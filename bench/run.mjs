@@ -1,0 +1,439 @@
+// The benchmark suite: batchnorm-wasm against the physical limit (wasm memory.copy of the
+// same bytes), a plain JavaScript implementation, TensorFlow.js (wasm SIMD and cpu
+// backends), onnxruntime-web (wasm, inference) and, when scripts/bench_torch.py has been
+// run, PyTorch CPU with 1 and 2 threads; all in one process and one run.
+//
+//   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100]
+//
+// Prints Markdown tables and writes bench/results/latest.json and bench/results/sweep.svg.
+// A peer that cannot be loaded is reported as unavailable with the reason; it never stops
+// the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
+// in batches and are divided back to one call.
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import os from 'node:os';
+import { Bench } from 'tinybench';
+import { init } from '../dist/index.node.js';
+import * as plain from './plain-js.mjs';
+import { batchNormModel } from './onnx-model.mjs';
+import { sweepChart } from './chart.mjs';
+
+const HERE = new URL('.', import.meta.url);
+const RESULTS = new URL('results/', HERE);
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
+
+const CONFIG = QUICK
+  ? { timeMs: 40, iterations: 5, warmupMs: 10, warmupIterations: 2, slowCallMs: 150, slowSamples: 1, slowPeerElements: 1e5, sweepSizes: [1e3, 1e5, 1e7] }
+  : { timeMs: 400, iterations: 15, warmupMs: 100, warmupIterations: 5, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null };
+// --quick leaves out the calls that take seconds each (tfjs-cpu beyond slowPeerElements,
+// tfjs train steps beyond 1e6 elements) so that CI's smoke run stays under a minute.
+// Calls shorter than this run in batches, so the timer's own cost does not count.
+const BATCH_MS = 0.05;
+const EPS = 1e-5;
+const MOMENTUM = 0.1;
+const OPS = ['forward-train', 'forward-eval', 'backward', 'train-step'];
+// Bytes an operation cannot avoid moving, in units of the input's size: forward reads x
+// and writes y; backward reads x and dy and writes dx; a train step does both.
+const TRAFFIC = { 'forward-train': 2, 'forward-eval': 2, backward: 3, 'train-step': 5 };
+
+const IMPLS = {
+  ours: 'batchnorm-wasm: the layer API (forward(x, out) / backward(dy, out)), SIMD build; tensors live in wasm memory, nothing is copied',
+  kernel: 'batchnorm-wasm kernel alone: the same wasm call without the facade (argument checks, layout, dispatch)',
+  copy: 'wasm memory.copy of the input\'s bytes into another buffer in the same memory (the physical limit: reads and writes every byte once)',
+  js: 'plain JavaScript on Float32Arrays, two-pass mean/variance with f64 sums, same layout as ours; no copies',
+  'tfjs-wasm': 'TensorFlow.js 4.22 tfjs-backend-wasm (SIMD, 1 thread), NHWC (its native layout): tf.moments + tf.batchNorm; train step = tf.grads of that; tensors created once, outputs disposed, no copies to JS; no running-stats update',
+  'tfjs-cpu': 'TensorFlow.js 4.22 cpu backend (plain JS kernels), same ops and layout as tfjs-wasm',
+  ort: 'onnxruntime-web 1.30 wasm backend (1 thread), one BatchNormalization node (inference only), NCHW; each run copies x into its heap and y out to a new JS array',
+  'torch-1': 'PyTorch CPU, 1 thread (scripts/bench_torch.py, separate process), torch.nn.BatchNorm*d and autograd; no copies',
+  'torch-2': 'PyTorch CPU, 2 threads, same as torch-1',
+};
+const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+
+const unavailable = {};
+const skipped = new Set();
+
+function sizeOf(shape) {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The kernel layout: planar [N, C, S] or interleaved [R, C]. */
+function layoutOf(shape, channelsLast) {
+  const size = sizeOf(shape);
+  if (!channelsLast && shape.length > 2) {
+    return { planar: true, N: shape[0], C: shape[1], S: size / (shape[0] * shape[1]), R: 0, size };
+  }
+  const C = channelsLast ? shape[shape.length - 1] : shape[1];
+  return { planar: false, N: 0, C, S: 0, R: size / C, size };
+}
+
+/** The same tensor with the channel axis last (tfjs) or second (ONNX). */
+function channelsLastShape(shape, channelsLast) {
+  return channelsLast || shape.length === 2 ? shape : [shape[0], ...shape.slice(2), shape[1]];
+}
+function channelsFirstShape(shape, channelsLast) {
+  return !channelsLast || shape.length === 2 ? shape : [shape[0], shape[shape.length - 1], ...shape.slice(1, -1)];
+}
+
+function random(size, seed) {
+  let s = seed >>> 0;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 4 - 2 + 0.5;
+  }
+  return out;
+}
+
+/** Median milliseconds per call of fn (sync or async). */
+async function measure(fn, isAsync) {
+  let start = performance.now();
+  await fn();
+  const first = performance.now() - start;
+  if (first >= CONFIG.slowCallMs) {
+    // Calls of a second or more: a few timed calls instead of tinybench's minimum count.
+    const times = [first];
+    while (times.length < CONFIG.slowSamples) {
+      start = performance.now();
+      await fn();
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return { ms: times[times.length >> 1], samples: times.length, rme: null };
+  }
+  start = performance.now();
+  await fn();
+  const second = performance.now() - start;
+  const inner = Math.max(1, Math.floor(BATCH_MS / Math.max(second, 1e-6)));
+  const batch = inner === 1 ? fn : isAsync
+    ? async () => { for (let i = 0; i < inner; i++) await fn(); }
+    : () => { for (let i = 0; i < inner; i++) fn(); };
+  const bench = new Bench({
+    time: CONFIG.timeMs, iterations: CONFIG.iterations, warmupTime: CONFIG.warmupMs,
+    warmupIterations: CONFIG.warmupIterations, throws: true,
+  });
+  bench.add('task', batch, { async: isAsync });
+  await bench.run();
+  const latency = bench.tasks[0].result.latency;
+  return { ms: latency.p50 / inner, samples: latency.samplesCount, rme: latency.rme };
+}
+
+// ---- implementations: each returns { op: () => void | Promise<void> } for one workload ----
+
+function oursTasks(rt, w, L) {
+  const dims = w.dims;
+  const bn = dims === 1 ? rt.batchNorm1d(L.C, { channelsLast: w.channelsLast })
+    : dims === 2 ? rt.batchNorm2d(L.C, { channelsLast: w.channelsLast }) : rt.batchNorm3d(L.C, { channelsLast: w.channelsLast });
+  bn.weight.set(random(L.C, 3));
+  bn.bias.set(random(L.C, 4));
+  const x = rt.tensor(w.shape, random(L.size, 1));
+  const dy = rt.tensor(w.shape, random(L.size, 2));
+  const y = rt.tensor(w.shape);
+  const dx = rt.tensor(w.shape);
+  bn.forward(x, y);
+  const k = rt.kernels;
+  const ws = k.alloc(48 * L.C);
+  const tasks = {
+    'forward-train': () => { bn.training = true; bn.forward(x, y); },
+    'forward-eval': () => { bn.training = false; bn.forward(x, y); },
+    backward: () => { bn.backward(dy, dx); },
+    'train-step': () => { bn.training = true; bn.forward(x, y); bn.backward(dy, dx); },
+  };
+  const kernel = {
+    'forward-train': L.planar
+      ? () => k.f32_bn_forward_train_planar(x.ptr, y.ptr, L.N, L.C, L.S, bn.weight.ptr, bn.bias.ptr, bn.runningMean.ptr, bn.runningVar.ptr, MOMENTUM, EPS, ws, ws + 8 * L.C, ws + 32 * L.C)
+      : () => k.f32_bn_forward_train_interleaved(x.ptr, y.ptr, L.R, L.C, bn.weight.ptr, bn.bias.ptr, bn.runningMean.ptr, bn.runningVar.ptr, MOMENTUM, EPS, ws, ws + 8 * L.C, ws + 32 * L.C),
+  };
+  const copy = { copy: () => k.copy(y.ptr, x.ptr, L.size * 4) };
+  const dispose = () => {
+    for (const t of [x, dy, y, dx]) t.dispose();
+    bn.dispose();
+    k.free(ws);
+  };
+  return { tasks, kernel, copy, dispose, prepare: { backward: () => { bn.training = true; bn.forward(x, y); } } };
+}
+
+function jsTasks(w, L) {
+  const x = random(L.size, 1), dy = random(L.size, 2), y = new Float32Array(L.size), dx = new Float32Array(L.size);
+  const p = {
+    weight: random(L.C, 3), bias: random(L.C, 4), runningMean: new Float32Array(L.C), runningVar: new Float32Array(L.C).fill(1),
+    weightGrad: new Float32Array(L.C), biasGrad: new Float32Array(L.C),
+  };
+  const ws = plain.workspace(L.C);
+  plain.forwardTrain(x, y, L, p, MOMENTUM, EPS, ws);
+  return {
+    'forward-train': () => plain.forwardTrain(x, y, L, p, MOMENTUM, EPS, ws),
+    'forward-eval': () => plain.forwardEval(x, y, L, p, EPS, ws),
+    backward: () => plain.backward(dy, x, dx, L, p, ws),
+    'train-step': () => { plain.forwardTrain(x, y, L, p, MOMENTUM, EPS, ws); plain.backward(dy, x, dx, L, p, ws); },
+  };
+}
+
+let tf = null;
+async function loadTfjs() {
+  if (tf !== null || unavailable['tfjs-wasm']) return;
+  try {
+    tf = await import('@tensorflow/tfjs');
+    await import('@tensorflow/tfjs-backend-wasm');
+    // One thread, like every other row (the threaded build would need worker files).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    tf.env().set('IS_TEST', true);
+  } catch (error) {
+    unavailable['tfjs-wasm'] = unavailable['tfjs-cpu'] = `cannot load @tensorflow/tfjs: ${error.message}`;
+  }
+}
+
+async function tfjsTasks(backend, w, L) {
+  await loadTfjs();
+  if (unavailable[backend]) return null;
+  const name = backend.slice(5);
+  try {
+    if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
+    await tf.ready();
+    if (name === 'wasm' && !tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) throw new Error('no wasm SIMD');
+  } catch (error) {
+    unavailable[backend] = `backend ${name} failed to initialize: ${error.message}`;
+    return null;
+  }
+  const shape = channelsLastShape(w.shape, w.channelsLast);
+  const axes = shape.slice(0, -1).map((_, i) => i);
+  const x = tf.tensor(random(L.size, 1), shape);
+  const dy = tf.tensor(random(L.size, 2), shape);
+  const gamma = tf.tensor1d(random(L.C, 3)), beta = tf.tensor1d(random(L.C, 4));
+  const runMean = tf.zeros([L.C]), runVar = tf.ones([L.C]);
+  const train = (xx, g, b) => {
+    const m = tf.moments(xx, axes);
+    return tf.batchNorm(xx, m.mean, m.variance, b, g, EPS);
+  };
+  const grads = tf.grads(train);
+  return {
+    tasks: {
+      'forward-train': () => tf.tidy(() => train(x, gamma, beta)).dispose(),
+      'forward-eval': () => tf.tidy(() => tf.batchNorm(x, runMean, runVar, beta, gamma, EPS)).dispose(),
+      'train-step': () => { for (const g of grads([x, gamma, beta], dy)) g.dispose(); },
+    },
+    dispose: () => { for (const t of [x, dy, gamma, beta, runMean, runVar]) t.dispose(); },
+  };
+}
+
+let ort = null;
+async function ortTasks(w, L) {
+  if (unavailable.ort) return null;
+  try {
+    if (ort === null) {
+      ort = await import('onnxruntime-web');
+      ort.env.wasm.numThreads = 1;
+      ort.env.logLevel = 'error';
+    }
+    const shape = channelsFirstShape(w.shape, w.channelsLast);
+    const model = batchNormModel(shape, {
+      scale: random(L.C, 3), bias: random(L.C, 4), mean: new Float32Array(L.C), variance: new Float32Array(L.C).fill(1), epsilon: EPS,
+    });
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const feeds = { x: new ort.Tensor('float32', random(L.size, 1), shape) };
+    await session.run(feeds);
+    return { tasks: { 'forward-eval': async () => { (await session.run(feeds)).y.dispose?.(); } }, dispose: () => session.release() };
+  } catch (error) {
+    unavailable.ort = `onnxruntime-web failed: ${error.message}`;
+    return null;
+  }
+}
+
+function loadTorch() {
+  const file = new URL('torch.json', RESULTS);
+  if (!existsSync(file)) {
+    unavailable['torch-1'] = unavailable['torch-2'] = 'no bench/results/torch.json: run /usr/bin/python3 scripts/bench_torch.py';
+    return null;
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+// ---- the run ----
+
+async function runWorkload(rt, w, ops, impls, torch) {
+  const L = layoutOf(w.shape, w.channelsLast);
+  const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
+  const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
+  const ours = oursTasks(rt, w, L);
+  // The shared machine's speed drifts: each op's ratio to memory.copy uses a copy timed
+  // right before it, and the copy row reports the median of those.
+  const copies = [];
+  for (const op of ops) {
+    const copy = await measure(ours.copy.copy, false);
+    copies.push(copy.ms);
+    ours.prepare[op]?.();
+    record(op, 'ours', { ...(await measure(ours.tasks[op], false)), copyMs: copy.ms });
+  }
+  copies.sort((a, b) => a - b);
+  record('copy', 'copy', { ms: copies[copies.length >> 1], samples: copies.length, rme: null });
+  if (impls.includes('kernel')) record('forward-train', 'kernel', await measure(ours.kernel['forward-train'], false));
+  ours.dispose();
+  if (impls.includes('js')) {
+    const js = jsTasks(w, L);
+    for (const op of ops) record(op, 'js', await measure(js[op], false));
+  }
+  for (const backend of ['tfjs-wasm', 'tfjs-cpu']) {
+    if (!impls.includes(backend)) continue;
+    if (backend === 'tfjs-cpu' && L.size > CONFIG.slowPeerElements) {
+      skipped.add(`tfjs-cpu beyond ${CONFIG.slowPeerElements} elements`);
+      continue;
+    }
+    const t = await tfjsTasks(backend, w, L);
+    if (!t) continue;
+    for (const op of ops) {
+      if (!t.tasks[op]) continue;
+      if (QUICK && op === 'train-step' && L.size > 1e6) {
+        skipped.add('tfjs train steps beyond 1e6 elements');
+        continue;
+      }
+      record(op, backend, await measure(t.tasks[op], false));
+    }
+    t.dispose();
+  }
+  if (impls.includes('ort') && ops.includes('forward-eval')) {
+    const o = await ortTasks(w, L);
+    if (o) {
+      record('forward-eval', 'ort', await measure(o.tasks['forward-eval'], true));
+      await o.dispose();
+    }
+  }
+  const t = torch?.results?.[w.id];
+  for (const threads of ['1', '2']) {
+    for (const op of ops) {
+      const us = t?.[op]?.[threads];
+      if (typeof us === 'number') record(op, `torch-${threads}`, { ms: us / 1000, samples: null, rme: null, from: 'bench/results/torch.json' });
+    }
+  }
+  return result;
+}
+
+function fmtTime(ms) {
+  if (ms === undefined) return '—';
+  const us = ms * 1000;
+  if (us < 10) return `${us.toFixed(2)} µs`;
+  if (us < 1000) return `${us.toPrecision(3)} µs`;
+  if (us < 1e6) return `${(us / 1000).toPrecision(3)} ms`;
+  return `${(us / 1e6).toPrecision(3)} s`;
+}
+
+function fmtRatio(x) {
+  if (!Number.isFinite(x)) return '—';
+  return x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
+}
+
+function summarize(result) {
+  const copy = result.ops.copy.copy.ms;
+  for (const op of OPS) {
+    const row = result.ops[op];
+    if (!row?.ours) continue;
+    const ours = row.ours.ms;
+    row.ours.gbps = (TRAFFIC[op] * result.bytes) / (ours / 1000) / 1e9;
+    row.ours.vsCopy = ours / (row.ours.copyMs ?? copy);
+    row.ours.speedup = {};
+    for (const peer of PEERS) if (row[peer]) row.ours.speedup[peer] = row[peer].ms / ours;
+  }
+}
+
+function mainTable(results) {
+  const head = ['workload', 'op', 'batchnorm-wasm', 'GB/s', '× copy', ...PEERS.map((p) => `vs ${p}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of results) {
+    for (const op of OPS) {
+      const o = r.ops[op]?.ours;
+      if (!o) continue;
+      const cells = [r.label, op, fmtTime(o.ms), o.gbps.toFixed(1), fmtRatio(o.vsCopy), ...PEERS.map((p) => fmtRatio(o.speedup[p]))];
+      lines.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function timesTable(results, impls) {
+  const cols = ['copy', 'ours', ...impls.filter((i) => i !== 'ours' && i !== 'copy')];
+  const head = ['workload', 'op', ...cols];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of results) {
+    for (const op of OPS) {
+      if (!r.ops[op]) continue;
+      const cells = cols.map((c) => (c === 'copy' ? fmtTime(r.ops.copy.copy.ms) : fmtTime(r.ops[op][c]?.ms)));
+      lines.push(`| ${[r.label, op, ...cells].join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const spec = JSON.parse(readFileSync(new URL('workloads.json', HERE), 'utf8'));
+  const rt = await init();
+  if (!rt.simd) console.warn('note: this engine has no wasm SIMD; the scalar build runs');
+  const torch = loadTorch();
+  const started = performance.now();
+  const all = ['ours', 'kernel', 'copy', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+  const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
+  const results = [];
+  for (const w of workloads) {
+    results.push(await runWorkload(rt, w, OPS, all, torch));
+    summarize(results.at(-1));
+    process.stderr.write(`  ${w.id} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  }
+  const sweepImpls = ['ours', 'copy', 'js', 'tfjs-wasm', 'torch-1'];
+  const sweep = [];
+  for (const w of spec.sweep) {
+    if (ONLY && !ONLY.includes(w.id)) continue;
+    if (CONFIG.sweepSizes && !CONFIG.sweepSizes.includes(w.size)) continue;
+    sweep.push(await runWorkload(rt, w, ['forward-train', 'backward'], sweepImpls, torch));
+    summarize(sweep.at(-1));
+  }
+  process.stderr.write(`  sweep done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+
+  const env = {
+    date: new Date().toISOString(), node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`,
+    cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadavg: os.loadavg(), simd: rt.simd, quick: QUICK, config: CONFIG,
+    torch: torch ? { version: torch.torch, date: torch.date, quick: torch.quick } : null,
+  };
+  const out = { env, impls: IMPLS, traffic: TRAFFIC, unavailable, skipped: [...skipped], workloads: results, sweep };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
+  if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
+
+  const print = (s = '') => process.stdout.write(`${s}\n`);
+  print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);
+  print();
+  print(`${env.date}, Node ${env.node} (V8 ${env.v8}), ${env.cpus} × ${env.cpu}, load ${env.loadavg.map((l) => l.toFixed(2)).join(' ')}; ` +
+    `medians of tinybench samples; ${rt.simd ? 'SIMD' : 'scalar'} build.`);
+  print();
+  print('Speedup = peer time / batchnorm-wasm time; × copy = time / wasm memory.copy of the input\'s bytes (timed just before); ' +
+    'GB/s counts the bytes the op must move (forward 2×, backward 3×, train step 5× the input).');
+  print();
+  print(mainTable(results));
+  print();
+  print('## Median time per call');
+  print();
+  print(timesTable(results, all));
+  if (sweep.length) {
+    print();
+    print('## Size sweep (BatchNorm1d [10, 10, L]), median time per call');
+    print();
+    print(timesTable(sweep, sweepImpls));
+  }
+  print();
+  print('## What each row includes');
+  print();
+  for (const [k, v] of Object.entries(IMPLS)) print(`- **${k}**: ${v}`);
+  const missing = Object.entries(unavailable);
+  if (missing.length) {
+    print();
+    print('## Unavailable');
+    print();
+    for (const [k, v] of missing) print(`- **${k}**: ${v}`);
+  }
+  if (skipped.size) {
+    print();
+    print(`Left out by --quick: ${[...skipped].join('; ')}.`);
+  }
+  print();
+  print(`Wrote bench/results/latest.json${sweep.length > 1 ? ' and bench/results/sweep.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+}
+
+await main();
