@@ -11,7 +11,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, LANES } from "./stats";
+import { CHUNK, LANES, ROWS4_MAX_BYTES } from "./stats";
 import { applyPlanar, applyInterleaved } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -128,6 +128,7 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
   for (let c = 0; c < C; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
   const stride = <usize>C << 2;
   const sP = LANES, dP = LANES + (<usize>CHUNK << 2);
+  const rows4 = <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES;
   for (let c0 = 0; c0 < C; c0 += CHUNK) {
     const W = min(CHUNK, C - c0);
     const o0 = <usize>c0 << 2;
@@ -135,7 +136,7 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
       const rows = min(DOT_TERMS, R - r);
       memory.fill(sP, 0, <usize>W << 2);
       memory.fill(dP, 0, <usize>W << 2);
-      columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP);
+      columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP, rows4);
       addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
@@ -147,32 +148,56 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
   }
 }
 
-// s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns.
-function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize): void {
-  for (let r = 0; r < rows; r++, dy += stride, x += stride) {
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 8 <= W; c += 8) {
+// s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns; four rows at a
+// time share each load and store of the sums.
+function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool): void {
+  let r = 0;
+  if (ASC_FEATURE_SIMD && rows4) {
+    const W4 = W & ~3;
+    for (; r + 4 <= rows; r += 4, dy += stride << 2, x += stride << 2) {
+      for (let c = 0; c < W4; c += 4) {
         const o = <usize>c << 2;
-        const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16);
-        v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
-        v128.store(sP + o, f32x4.add(v128.load(sP + o, 16), g1), 16);
-        v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
-        v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), f32x4.mul(g1, f32x4.sub(v128.load(x + o, 16), v128.load(shiftP + o, 16)))), 16);
+        const m = v128.load(shiftP + o), g = dy + o, v = x + o;
+        const g0 = v128.load(g), g1 = v128.load(g + stride), g2 = v128.load(g + (stride << 1)), g3 = v128.load(g + stride * 3);
+        const d0 = f32x4.mul(g0, f32x4.sub(v128.load(v), m));
+        const d1 = f32x4.mul(g1, f32x4.sub(v128.load(v + stride), m));
+        const d2 = f32x4.mul(g2, f32x4.sub(v128.load(v + (stride << 1)), m));
+        const d3 = f32x4.mul(g3, f32x4.sub(v128.load(v + stride * 3), m));
+        v128.store(sP + o, f32x4.add(v128.load(sP + o), f32x4.add(f32x4.add(g0, g1), f32x4.add(g2, g3))));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3))));
       }
-      for (; c + 4 <= W; c += 4) {
-        const o = <usize>c << 2;
-        const g0 = v128.load(dy + o);
-        v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
-        v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
-      }
+      for (let i = 0; i < 4; i++) columnDotsRow(dy + stride * i, x + stride * i, W4, W, shiftP, sP, dP);
     }
-    for (; c < W; c++) {
+  }
+  for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP);
+}
+
+// Columns [c0, W) of one row.
+// @ts-ignore: decorator
+@inline
+function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: usize, dP: usize): void {
+  let c = c0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 8 <= W; c += 8) {
       const o = <usize>c << 2;
-      const g = load<f32>(dy + o);
-      store<f32>(sP + o, load<f32>(sP + o) + g);
-      store<f32>(dP + o, load<f32>(dP + o) + g * (load<f32>(x + o) - load<f32>(shiftP + o)));
+      const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16);
+      v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
+      v128.store(sP + o, f32x4.add(v128.load(sP + o, 16), g1), 16);
+      v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
+      v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), f32x4.mul(g1, f32x4.sub(v128.load(x + o, 16), v128.load(shiftP + o, 16)))), 16);
     }
+    for (; c + 4 <= W; c += 4) {
+      const o = <usize>c << 2;
+      const g0 = v128.load(dy + o);
+      v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
+      v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
+    }
+  }
+  for (; c < W; c++) {
+    const o = <usize>c << 2;
+    const g = load<f32>(dy + o);
+    store<f32>(sP + o, load<f32>(sP + o) + g);
+    store<f32>(dP + o, load<f32>(dP + o) + g * (load<f32>(x + o) - load<f32>(shiftP + o)));
   }
 }
 
@@ -280,23 +305,53 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
   }
 }
 
+// In cache, four rows at a time share each load of the coefficients (ROWS4_MAX_BYTES).
 function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: usize): void {
   const step = <usize>C << 2;
-  for (let r = 0; r < R; r++, dy += step, x += step, dx += step) {
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 4 <= C; c += 4) {
-        const o = <usize>c << 2, k = coef + o;
-        const a = f32x4.add(f32x4.mul(v128.load(dy + o), v128.load(k + step)), v128.load(k + step * 3));
-        const b = f32x4.mul(f32x4.sub(v128.load(x + o), v128.load(k)), v128.load(k + (step << 1)));
-        v128.store(dx + o, f32x4.add(a, b));
+  let r = 0;
+  if (ASC_FEATURE_SIMD && <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES) {
+    const C4 = C & ~3;
+    for (; r + 4 <= R; r += 4, dy += step << 2, x += step << 2, dx += step << 2) {
+      for (let c = 0; c < C4; c += 4) {
+        const o = <usize>c << 2, at = coef + o;
+        const m = v128.load(at), k = v128.load(at + step), p = v128.load(at + (step << 1)), q = v128.load(at + step * 3);
+        const g = dy + o, v = x + o, d = dx + o;
+        v128.store(d, f32x4.add(f32x4.add(f32x4.mul(v128.load(g), k), q), f32x4.mul(f32x4.sub(v128.load(v), m), p)));
+        v128.store(d + step, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step), k), q), f32x4.mul(f32x4.sub(v128.load(v + step), m), p)));
+        v128.store(d + (step << 1), f32x4.add(f32x4.add(f32x4.mul(v128.load(g + (step << 1)), k), q), f32x4.mul(f32x4.sub(v128.load(v + (step << 1)), m), p)));
+        v128.store(d + step * 3, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step * 3), k), q), f32x4.mul(f32x4.sub(v128.load(v + step * 3), m), p)));
       }
+      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef);
     }
-    for (; c < C; c++) {
+  }
+  for (; r < R; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef);
+}
+
+// Channels [c0, C) of one interleaved row.
+// @ts-ignore: decorator
+@inline
+function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, coef: usize): void {
+  const step = <usize>C << 2;
+  let c = c0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 8 <= C; c += 8) {
+      const o = <usize>c << 2, m = coef + o, k = m + step, p = m + (step << 1), q = m + step * 3;
+      const a0 = f32x4.add(f32x4.mul(v128.load(dy + o), v128.load(k)), v128.load(q));
+      const a1 = f32x4.add(f32x4.mul(v128.load(dy + o, 16), v128.load(k, 16)), v128.load(q, 16));
+      v128.store(dx + o, f32x4.add(a0, f32x4.mul(f32x4.sub(v128.load(x + o), v128.load(m)), v128.load(p))));
+      v128.store(dx + o, f32x4.add(a1, f32x4.mul(f32x4.sub(v128.load(x + o, 16), v128.load(m, 16)), v128.load(p, 16))), 16);
+    }
+    for (; c + 4 <= C; c += 4) {
       const o = <usize>c << 2, k = coef + o;
-      store<f32>(dx + o, (load<f32>(dy + o) * load<f32>(k + step) + load<f32>(k + step * 3)) +
-        (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + (step << 1)));
+      const a = f32x4.add(f32x4.mul(v128.load(dy + o), v128.load(k + step)), v128.load(k + step * 3));
+      const b = f32x4.mul(f32x4.sub(v128.load(x + o), v128.load(k)), v128.load(k + (step << 1)));
+      v128.store(dx + o, f32x4.add(a, b));
     }
+  }
+  for (; c < C; c++) {
+    const o = <usize>c << 2, k = coef + o;
+    store<f32>(dx + o, (load<f32>(dy + o) * load<f32>(k + step) + load<f32>(k + step * 3)) +
+      (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + (step << 1)));
   }
 }
 

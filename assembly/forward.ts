@@ -11,7 +11,7 @@
 // what backward needs; saveInvstd holds M2 between the stats and the fold.
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 
-import { planarStats, interleavedStats } from "./stats";
+import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
 
 // @ts-ignore: decorator
 @inline function gamma(weight: usize, c: i32): f64 {
@@ -95,22 +95,53 @@ export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
   }
 }
 
-// Interleaved: channels contiguous, so four channels' coefficients fill one v128.
+// Interleaved: channels contiguous, so four channels' coefficients fill one v128; in cache
+// four rows at a time share each load of them (see ROWS4_MAX_BYTES).
 export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize): void {
   const step = <usize>C << 2;
-  for (let r = 0; r < R; r++, x += step, y += step) {
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 4 <= C; c += 4) {
+  let r = 0;
+  if (ASC_FEATURE_SIMD && <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES) {
+    const C4 = C & ~3;
+    for (; r + 4 <= R; r += 4, x += step << 2, y += step << 2) {
+      for (let c = 0; c < C4; c += 4) {
         const o = <usize>c << 2, k = coef + o;
-        const v = f32x4.sub(v128.load(x + o), v128.load(k));
-        v128.store(y + o, f32x4.add(f32x4.mul(v, v128.load(k + step)), v128.load(k + (step << 1))));
+        const m = v128.load(k), a = v128.load(k + step), b = v128.load(k + (step << 1));
+        const p = x + o, q = y + o;
+        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p), m), a), b));
+        v128.store(q + step, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + step), m), a), b));
+        v128.store(q + (step << 1), f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + (step << 1)), m), a), b));
+        v128.store(q + step * 3, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + step * 3), m), a), b));
       }
+      for (let i = 0; i < 4; i++) applyInterleavedRow(x + step * i, y + step * i, C4, C, coef);
     }
-    for (; c < C; c++) {
+  }
+  for (; r < R; r++, x += step, y += step) applyInterleavedRow(x, y, 0, C, coef);
+}
+
+// Channels [c0, C) of one interleaved row.
+// @ts-ignore: decorator
+@inline
+function applyInterleavedRow(x: usize, y: usize, c0: i32, C: i32, coef: usize): void {
+  const step = <usize>C << 2;
+  let c = c0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 16 <= C; c += 16) {
+      const o = <usize>c << 2, k = coef + o, a = k + step, b = k + (step << 1);
+      const p = x + o, q = y + o;
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p), v128.load(k)), v128.load(a)), v128.load(b)));
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p, 16), v128.load(k, 16)), v128.load(a, 16)), v128.load(b, 16)), 16);
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p, 32), v128.load(k, 32)), v128.load(a, 32)), v128.load(b, 32)), 32);
+      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p, 48), v128.load(k, 48)), v128.load(a, 48)), v128.load(b, 48)), 48);
+    }
+    for (; c + 4 <= C; c += 4) {
       const o = <usize>c << 2, k = coef + o;
-      store<f32>(y + o, (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + step) + load<f32>(k + (step << 1)));
+      const v = f32x4.sub(v128.load(x + o), v128.load(k));
+      v128.store(y + o, f32x4.add(f32x4.mul(v, v128.load(k + step)), v128.load(k + (step << 1))));
     }
+  }
+  for (; c < C; c++) {
+    const o = <usize>c << 2, k = coef + o;
+    store<f32>(y + o, (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + step) + load<f32>(k + (step << 1)));
   }
 }
 
