@@ -245,10 +245,10 @@ function addColumns(W: i32, sP: usize, dP: usize, sumDy: usize, sumDyXmu: usize)
   }
 }
 
-// Training-mode coefficients for channel c over `count` values (global count under
+// Training-mode coefficients for channel c over 1/invCount values (global count under
 // sync batch norm); accumulates dγ, dβ when asked.
 function finishTrainChannel(
-  c: i32, C: i32, count: f64, weight: usize, mean: usize, invstd: usize,
+  c: i32, C: i32, invCount: f64, weight: usize, mean: usize, invstd: usize,
   sumDy: usize, sumDyXmu: usize, gradWeight: usize, gradBias: usize, coef: usize,
 ): void {
   const o = <usize>c << 3;
@@ -258,8 +258,8 @@ function finishTrainChannel(
   accumulate(gradWeight, c, d * is);
   const shift = <f32>m;
   const k = (weight ? <f64>load<f32>(weight + (<usize>c << 2)) : 1.0) * is;
-  const p = -k * is * is * d / count;
-  const q = -k * s / count - p * (m - <f64>shift);
+  const p = -k * is * is * d * invCount;
+  const q = -k * s * invCount - p * (m - <f64>shift);
   const at = coef + (<usize>c << 2), step = <usize>C << 2;
   store<f32>(at, shift);
   store<f32>(at + step, <f32>k);
@@ -360,9 +360,9 @@ export function f32_bn_backward_train_planar(
   gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
 ): void {
   planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
-  const count = <f64>N * <f64>S;
+  const invCount = 1.0 / (<f64>N * <f64>S);
   for (let c = 0; c < C; c++) {
-    finishTrainChannel(c, C, count, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+    finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
   }
   elemtPlanar(dy, x, dx, N, C, S, coef);
 }
@@ -372,8 +372,9 @@ export function f32_bn_backward_train_interleaved(
   gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
 ): void {
   interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef);
+  const invCount = 1.0 / <f64>R;
   for (let c = 0; c < C; c++) {
-    finishTrainChannel(c, C, <f64>R, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+    finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
   }
   elemtInterleaved(dy, x, dx, R, C, coef);
 }
@@ -447,7 +448,8 @@ export function f32_bn_backward_elemt_planar(
   dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, weight: usize, mean: usize, invstd: usize,
   sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
 ): void {
-  for (let c = 0; c < C; c++) finishTrainChannel(c, C, count, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
+  const invCount = 1.0 / count;
+  for (let c = 0; c < C; c++) finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
   elemtPlanar(dy, x, dx, N, C, S, coef);
 }
 
@@ -455,6 +457,7 @@ export function f32_bn_backward_elemt_interleaved(
   dy: usize, x: usize, dx: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
   sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
 ): void {
-  for (let c = 0; c < C; c++) finishTrainChannel(c, C, count, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
+  const invCount = 1.0 / count;
+  for (let c = 0; c < C; c++) finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
   elemtInterleaved(dy, x, dx, R, C, coef);
 }

@@ -34,27 +34,85 @@ import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
 }
 
 // Turns channel c's (mean, M2) over n values into invstd, updates the running stats and
-// folds the coefficients.
-function finishTrainChannel(
-  c: i32, C: i32, n: f64, saveMean: usize, saveInvstd: usize,
+// folds the coefficients. invN = 1/n, invN1 = 1/(n − 1).
+// @ts-ignore: decorator
+@inline function finishTrainChannel(
+  c: i32, C: i32, invN: f64, invN1: f64, saveMean: usize, saveInvstd: usize,
   weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64, coef: usize,
 ): void {
   const pm = saveMean + (<usize>c << 3), pi = saveInvstd + (<usize>c << 3);
   const mean = load<f64>(pm);
   const m2 = load<f64>(pi);
-  const invstd = 1.0 / Math.sqrt(m2 / n + eps);
+  const invstd = 1.0 / Math.sqrt(m2 * invN + eps);
   store<f64>(pi, invstd);
   if (runMean) {
     const rm = runMean + (<usize>c << 2), rv = runVar + (<usize>c << 2);
     store<f32>(rm, <f32>((1.0 - momentum) * <f64>load<f32>(rm) + momentum * mean));
-    store<f32>(rv, <f32>((1.0 - momentum) * <f64>load<f32>(rv) + momentum * (m2 / (n - 1.0))));
+    store<f32>(rv, <f32>((1.0 - momentum) * <f64>load<f32>(rv) + momentum * (m2 * invN1)));
   }
   storeCoef(coef, C, c, mean, gamma(weight, c) * invstd, beta(bias, c));
 }
 
-// Eval coefficients from the running stats (or any f32 mean/var pair).
+// finishTrainChannel for every channel, two at a time in f64x2 (a square root and a
+// division per channel are most of a small call's fold).
+function finishTrain(
+  C: i32, n: f64, saveMean: usize, saveInvstd: usize,
+  weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64, coef: usize,
+): void {
+  const invN = 1.0 / n, invN1 = 1.0 / (n - 1.0);
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    const step = <usize>C << 2;
+    const m = f64x2.splat(momentum), keep = f64x2.splat(1.0 - momentum);
+    for (; c + 2 <= C; c += 2) {
+      const o8 = <usize>c << 3, o4 = <usize>c << 2;
+      const mean = v128.load(saveMean + o8), m2 = v128.load(saveInvstd + o8);
+      const invstd = f64x2.div(f64x2.splat(1.0), f64x2.sqrt(f64x2.add(f64x2.mul(m2, f64x2.splat(invN)), f64x2.splat(eps))));
+      v128.store(saveInvstd + o8, invstd);
+      if (runMean) {
+        const rm = runMean + o4, rv = runVar + o4;
+        const unbiased = f64x2.mul(m2, f64x2.splat(invN1));
+        v128.store64_lane(rm, f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(keep, f64x2.promote_low_f32x4(v128.load64_zero(rm))), f64x2.mul(m, mean))), 0);
+        v128.store64_lane(rv, f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(keep, f64x2.promote_low_f32x4(v128.load64_zero(rv))), f64x2.mul(m, unbiased))), 0);
+      }
+      const g = weight ? f64x2.promote_low_f32x4(v128.load64_zero(weight + o4)) : f64x2.splat(1.0);
+      const b = bias ? f64x2.promote_low_f32x4(v128.load64_zero(bias + o4)) : f64x2.splat(0.0);
+      const shift = f32x4.demote_f64x2_zero(mean);
+      const scale = f32x4.demote_f64x2_zero(f64x2.mul(g, invstd));
+      const offset = f64x2.sub(b, f64x2.mul(f64x2.sub(mean, f64x2.promote_low_f32x4(shift)), f64x2.promote_low_f32x4(scale)));
+      const p = coef + o4;
+      v128.store64_lane(p, shift, 0);
+      v128.store64_lane(p + step, scale, 0);
+      v128.store64_lane(p + (step << 1), f32x4.demote_f64x2_zero(offset), 0);
+    }
+  }
+  for (; c < C; c++) {
+    finishTrainChannel(c, C, invN, invN1, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
+  }
+}
+
+// Eval coefficients from the running stats (or any f32 mean/var pair), two channels at a
+// time in f64x2.
 export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize, bias: usize, eps: f64, coef: usize): void {
-  for (let c = 0; c < C; c++) {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    const step = <usize>C << 2;
+    for (; c + 2 <= C; c += 2) {
+      const o4 = <usize>c << 2;
+      const mean = f64x2.promote_low_f32x4(v128.load64_zero(runMean + o4));
+      const invstd = f64x2.div(f64x2.splat(1.0), f64x2.sqrt(f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(runVar + o4)), f64x2.splat(eps))));
+      const g = weight ? f64x2.promote_low_f32x4(v128.load64_zero(weight + o4)) : f64x2.splat(1.0);
+      const b = bias ? f64x2.promote_low_f32x4(v128.load64_zero(bias + o4)) : f64x2.splat(0.0);
+      const shift = f32x4.demote_f64x2_zero(mean);
+      const scale = f32x4.demote_f64x2_zero(f64x2.mul(g, invstd));
+      const offset = f64x2.sub(b, f64x2.mul(f64x2.sub(mean, f64x2.promote_low_f32x4(shift)), f64x2.promote_low_f32x4(scale)));
+      const p = coef + o4;
+      v128.store64_lane(p, shift, 0);
+      v128.store64_lane(p + step, scale, 0);
+      v128.store64_lane(p + (step << 1), f32x4.demote_f64x2_zero(offset), 0);
+    }
+  }
+  for (; c < C; c++) {
     const invstd = 1.0 / Math.sqrt(<f64>load<f32>(runVar + (<usize>c << 2)) + eps);
     storeCoef(coef, C, c, <f64>load<f32>(runMean + (<usize>c << 2)), gamma(weight, c) * invstd, beta(bias, c));
   }
@@ -150,10 +208,7 @@ export function f32_bn_forward_train_planar(
   runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
 ): void {
   planarStats(x, N, C, S, saveMean, saveInvstd);
-  const n = <f64>N * <f64>S;
-  for (let c = 0; c < C; c++) {
-    finishTrainChannel(c, C, n, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
-  }
+  finishTrain(C, <f64>N * <f64>S, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
   applyPlanar(x, y, N, C, S, coef);
 }
 
@@ -162,10 +217,7 @@ export function f32_bn_forward_train_interleaved(
   runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
 ): void {
   interleavedStats(x, R, C, saveMean, saveInvstd);
-  const n = <f64>R;
-  for (let c = 0; c < C; c++) {
-    finishTrainChannel(c, C, n, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
-  }
+  finishTrain(C, <f64>R, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
   applyInterleaved(x, y, R, C, coef);
 }
 
