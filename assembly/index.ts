@@ -17,3 +17,4 @@ export {
   f32_sigmoid, f32_sigmoid_backward, f32_relu, f32_relu_backward, f32_scale_shift_columns,
   f32_softmax_xent, f32_argmax_correct, f32_sgd_momentum, f32_axpy, f32_dot, f32_sqdist,
 } from "./nn";
+export { f32_dropout, f32_mul } from "./nn";

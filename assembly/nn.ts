@@ -117,29 +117,33 @@ function labelsValid(labels: usize, R: i32, C: i32): bool {
 }
 
 // Mean loss over R rows, NaN for an invalid label; writes dz unless dz = 0.
-// logsumexp in f64 around the row max.
+// logsumexp around the row max in f32: every term e^(z − max) is in (0, 1] and the sum of
+// a row's C terms is in [1, C], so f32 loses nothing the f32 logits carry. (The f64
+// Math.exp/Math.log would pull about 6 KB of lookup tables into every build.) The row
+// losses are summed in f64.
 export function f32_softmax_xent(z: usize, labels: usize, dz: usize, R: i32, C: i32): f64 {
   if (!labelsValid(labels, R, C)) return NaN;
   const row = <usize>C << 2;
   let total: f64 = 0;
-  const invR: f64 = 1.0 / <f64>R;
+  const invR: f32 = <f32>(1.0 / <f64>R);
   for (let r = 0; r < R; r++, z += row) {
     let max = load<f32>(z);
     for (let c = 1; c < C; c++) max = Mathf.max(max, load<f32>(z + (<usize>c << 2)));
-    let sum: f64 = 0;
-    for (let c = 0; c < C; c++) sum += Math.exp(<f64>(load<f32>(z + (<usize>c << 2)) - max));
+    let sum: f32 = 0;
+    for (let c = 0; c < C; c++) sum += Mathf.exp(load<f32>(z + (<usize>c << 2)) - max);
     const label = <i32>load<f32>(labels + (<usize>r << 2));
-    const lse = <f64>max + Math.log(sum);
-    total += lse - <f64>load<f32>(z + (<usize>label << 2));
+    const logSum = Mathf.log(sum);
+    total += <f64>logSum + (<f64>max - <f64>load<f32>(z + (<usize>label << 2)));
     if (dz) {
       const d = dz + <usize>r * row;
+      const invSum: f32 = 1 / sum;
       for (let c = 0; c < C; c++) {
-        const p = Math.exp(<f64>load<f32>(z + (<usize>c << 2)) - lse);
-        store<f32>(d + (<usize>c << 2), <f32>((p - (c == label ? 1.0 : 0.0)) * invR));
+        const p = Mathf.exp(load<f32>(z + (<usize>c << 2)) - max) * invSum;
+        store<f32>(d + (<usize>c << 2), (p - (c == label ? <f32>1 : <f32>0)) * invR);
       }
     }
   }
-  return total * invR;
+  return total / <f64>R;
 }
 
 // Rows whose largest logit (first on ties) is at the label's index; −1 for an invalid label.
@@ -248,4 +252,73 @@ export function f32_dot(a: usize, b: usize, n: i32): f64 {
 
 export function f32_sqdist(a: usize, b: usize, n: i32): f64 {
   return reduce(a, b, n, true);
+}
+
+// Inverted dropout with a counter-based mask: element i is dropped when
+//   h(i) = mix(i·φ ⊕ mix(seed)) < p·2³²,   mask[i] = dropped ? 0 : 1/(1 − p),   y = x·mask.
+// mix is Wellons' lowbias32 integer hash and φ = 0x9e3779b9. The mask depends only on
+// (seed, i): no generator state lives in wasm, and the SIMD and scalar builds draw the
+// same mask. Different seeds give unrelated masks, not shifted copies of one sequence,
+// because the seed is mixed before it meets the index. p ≥ 1 drops everything (PyTorch
+// returns zeros).
+const GOLDEN: u32 = 0x9e3779b9;
+
+// @ts-ignore: decorator
+@inline function lowbias32(h: u32): u32 {
+  h ^= h >> 16;
+  h *= 0x7feb352d;
+  h ^= h >> 15;
+  h *= 0x846ca68b;
+  h ^= h >> 16;
+  return h;
+}
+
+export function f32_dropout(x: usize, y: usize, mask: usize, n: i32, p: f32, seed: u32): void {
+  const all = p >= 1;
+  const threshold: u32 = all ? 0xffffffff : <u32>(<f64>p * 4294967296.0);
+  const scale: f32 = all ? 0 : <f32>(1.0 / (1.0 - <f64>p));
+  const key = lowbias32(seed);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vscale = f32x4.splat(scale);
+    const vthreshold = i32x4.splat(threshold);
+    const vgolden = i32x4.splat(GOLDEN);
+    const vkey = i32x4.splat(key);
+    const step = i32x4.splat(4);
+    let index = i32x4(0, 1, 2, 3);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      let h = v128.xor(i32x4.mul(index, vgolden), vkey);
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      h = i32x4.mul(h, i32x4.splat(0x7feb352d));
+      h = v128.xor(h, i32x4.shr_u(h, 15));
+      h = i32x4.mul(h, i32x4.splat(<i32>0x846ca68b));
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      const m = v128.and(i32x4.ge_u(h, vthreshold), vscale);
+      v128.store(mask + o, m);
+      v128.store(y + o, f32x4.mul(v128.load(x + o), m));
+      index = i32x4.add(index, step);
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const m: f32 = lowbias32((<u32>i * GOLDEN) ^ key) >= threshold ? scale : 0;
+    store<f32>(mask + o, m);
+    store<f32>(y + o, load<f32>(x + o) * m);
+  }
+}
+
+// out = a·b elementwise (dropout's backward: dx = dy·mask).
+export function f32_mul(a: usize, b: usize, out: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
 }

@@ -60,6 +60,8 @@ export interface Kernels {
   f32_axpy(x: Ptr, y: Ptr, alpha: number, out: Ptr, n: number): void;
   f32_dot(a: Ptr, b: Ptr, n: number): number;
   f32_sqdist(a: Ptr, b: Ptr, n: number): number;
+  f32_dropout(x: Ptr, y: Ptr, mask: Ptr, n: number, p: number, seed: number): void;
+  f32_mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;
 }
 
 /** Anything `init({ wasm })` accepts. */

@@ -292,6 +292,88 @@ for (const [build, simd] of BUILDS) {
       again.dispose();
     });
 
+    it('UnitNoise.hold: training forwards reuse the last draw until released; eval does not count as a draw', () => {
+      const layer = new nn.UnitNoise(rt, 5, { rng: new nn.Rng(10) });
+      const x = rt.tensor([2, 5], randn(new nn.Rng(28), 10));
+      layer.hold = true;
+      const first = layer.forward(x).toArray();
+      expect(Array.from(layer.forward(x).data)).toEqual(Array.from(first));
+      layer.hold = false;
+      expect(Array.from(layer.forward(x).data)).not.toEqual(Array.from(first));
+      layer.eval().forward(x);
+      layer.train().hold = true;
+      const drawn = layer.forward(x).toArray();
+      expect(Array.from(drawn)).not.toEqual(Array.from(x.data));
+      expect(Array.from(layer.forward(x).data)).toEqual(Array.from(drawn));
+      x.dispose();
+      layer.dispose();
+    });
+
+    it('Dropout: inverted scaling in training, dx = dy·mask, identity in eval', () => {
+      const p = 0.25;
+      const layer = new nn.Dropout(rt, p, { rng: new nn.Rng(11) });
+      // 5·103 elements: the SIMD body and the scalar tail both run.
+      const x = rt.tensor([5, 103], randn(new nn.Rng(29), 515));
+      const y = layer.forward(x).toArray();
+      const mask = layer.mask!;
+      const keep = Math.fround(1 / (1 - p));
+      let dropped = 0;
+      for (let i = 0; i < 515; i++) {
+        expect([0, keep]).toContain(mask[i]);
+        if (mask[i] === 0) dropped++;
+        expect(y[i]).toBe(Math.fround(x.data[i]! * mask[i]!));
+      }
+      expect(dropped).toBeGreaterThan(0);
+      expect(dropped).toBeLessThan(515);
+      const dy = rt.tensor([5, 103], randn(new nn.Rng(30), 515));
+      const dx = layer.backward(dy)!.toArray();
+      for (let i = 0; i < 515; i++) expect(dx[i]).toBe(Math.fround(dy.data[i]! * mask[i]!));
+      expect(layer.backward(dy, false)).toBeNull();
+      layer.eval();
+      expect(Array.from(layer.forward(x).data)).toEqual(Array.from(x.data));
+      expect(layer.mask!.every((v) => v === 1)).toBe(true);
+      expect(Array.from(layer.backward(dy)!.data)).toEqual(Array.from(dy.data));
+      expect(layer.parameters()).toEqual([]);
+      for (const t of [x, dy]) t.dispose();
+      layer.dispose();
+      expect(() => layer.forward(x)).toThrow('Dropout(p=0.25) was disposed');
+    });
+
+    it('Dropout: masks fixed by the seed, fresh each step, dropping a fraction p; eval draws nothing', () => {
+      const n = 100_001;
+      const x = rt.tensor([n], new Float32Array(n).fill(1));
+      const masks = (p: number, seed: number, steps: number, evalBetween = false): Float32Array[] => {
+        const layer = new nn.Dropout(rt, p, { rng: new nn.Rng(seed) });
+        const out: Float32Array[] = [];
+        for (let s = 0; s < steps; s++) {
+          if (evalBetween) layer.eval().forward(x);
+          out.push(layer.train().forward(x).toArray());
+        }
+        layer.dispose();
+        return out;
+      };
+      for (const p of [0.1, 0.5, 0.9]) {
+        const [a, b] = masks(p, 12, 2);
+        const [again] = masks(p, 12, 1);
+        expect(Array.from(again!)).toEqual(Array.from(a!));
+        expect(Array.from(masks(p, 12, 2, true)[1]!)).toEqual(Array.from(b!));
+        let droppedA = 0;
+        let droppedBoth = 0;
+        for (let i = 0; i < n; i++) {
+          if (a![i] === 0) droppedA++;
+          if (a![i] === 0 && b![i] === 0) droppedBoth++;
+        }
+        // Binomial counts: within 5 standard deviations of n·p, and of n·p² for two
+        // independent masks (a mask repeated or shifted by one step would fail this).
+        const sd = (q: number) => Math.sqrt(n * q * (1 - q));
+        expect(Math.abs(droppedA - n * p)).toBeLessThan(5 * sd(p));
+        expect(Math.abs(droppedBoth - n * p * p)).toBeLessThan(5 * sd(p * p));
+      }
+      expect(masks(0, 13, 1)[0]!.every((v) => v === 1)).toBe(true);
+      expect(masks(1, 13, 1)[0]!.every((v) => v === 0)).toBe(true);
+      x.dispose();
+    });
+
     it('a whole Sequential (Linear, BatchNorm1d, Sigmoid, ReLU) with cross-entropy: every parameter and the input', () => {
       const rng = new nn.Rng(27);
       const net = new nn.Sequential(
@@ -469,6 +551,20 @@ describe('nn training and bookkeeping', () => {
     b.dispose();
   });
 
+  it('Dropout draws the same mask on the SIMD and scalar builds', async () => {
+    const scalar = await init({ simd: false });
+    const draw = (r: Runtime): Float32Array => {
+      const x = r.tensor([7, 131], randn(new nn.Rng(31), 917));
+      const layer = new nn.Dropout(r, 0.3, { rng: new nn.Rng(14) });
+      layer.forward(x);
+      const y = layer.forward(x).toArray();
+      x.dispose();
+      layer.dispose();
+      return y;
+    };
+    expect(Array.from(draw(scalar))).toEqual(Array.from(draw(rt)));
+  });
+
   it('refuses bad arguments with messages that name them', () => {
     const rng = new nn.Rng(1);
     const layer = new nn.Linear(rt, 3, 2, { rng });
@@ -485,6 +581,8 @@ describe('nn training and bookkeeping', () => {
     expect(() => new nn.Sequential()).toThrow(RangeError);
     expect(() => new nn.Sequential({} as nn.Layer)).toThrow('layers[0]: expected a Layer or a BatchNorm');
     expect(() => new nn.SGD([], { lr: -1 })).toThrow(/options.lr/);
+    expect(() => new nn.Dropout(rt, 1.5, { rng })).toThrow(/^p: expected a finite number in \[0, 1\], got 1.5/);
+    expect(() => new nn.Dropout(rt, 0.5, {} as nn.DropoutOptions)).toThrow('options.rng: expected an Rng');
     layer.dispose();
     expect(() => layer.forward(wrong)).toThrow('Linear(3, 2) was disposed');
   });

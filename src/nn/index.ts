@@ -6,6 +6,7 @@ export { Linear, type LinearInit, type LinearOptions } from './linear.js';
 export { Sigmoid, ReLU } from './activation.js';
 export { BatchNormLayer } from './batchnorm.js';
 export { UnitNoise, type UnitNoiseOptions } from './noise.js';
+export { Dropout, type DropoutOptions } from './dropout.js';
 export { Sequential, type NamedParameter } from './sequential.js';
 export { SoftmaxCrossEntropy, crossEntropy, correctCount } from './loss.js';
 export { SGD, type SGDOptions } from './sgd.js';

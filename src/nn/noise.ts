@@ -30,12 +30,19 @@ export class UnitNoise implements Layer {
   readonly shiftRange: readonly [number, number];
   readonly scaleRange: readonly [number, number];
   training = true;
+  /**
+   * When true, training forwards reuse the last draw instead of drawing anew: a
+   * measurement that repeats a step's forward pass on the same batch sees the same noise.
+   */
+  hold = false;
   readonly #rt: Runtime;
   readonly #rng: Rng;
   readonly #scale: Tensor;
   readonly #shift: Tensor;
   readonly #out = new Owned();
   readonly #dx = new Owned();
+  // The scale and shift tensors hold a training draw (not eval's ones and zeros).
+  #drawn = false;
   #disposed = false;
 
   constructor(rt: Runtime, features: number, options: UnitNoiseOptions) {
@@ -64,7 +71,11 @@ export class UnitNoise implements Layer {
     checkRows(this.#rt, 'x', x, this.features);
     const scale = this.#scale.data;
     const shift = this.#shift.data;
-    if (this.training) {
+    if (!this.training) {
+      scale.fill(1);
+      shift.fill(0);
+      this.#drawn = false;
+    } else if (!this.hold || !this.#drawn) {
       // One draw per unit and step (features values), not per element.
       const [s0, s1] = this.scaleRange;
       const [m0, m1] = this.shiftRange;
@@ -72,9 +83,7 @@ export class UnitNoise implements Layer {
         scale[c] = this.#rng.uniformRange(s0, s1);
         shift[c] = this.#rng.uniformRange(m0, m1);
       }
-    } else {
-      scale.fill(1);
-      shift.fill(0);
+      this.#drawn = true;
     }
     const y = this.#out.get(this.#rt, x.shape);
     this.#rt.kernels.f32_scale_shift_columns(x.ptr, y.ptr, x.shape[0]!, this.features, this.#scale.ptr, this.#shift.ptr);
