@@ -172,21 +172,25 @@ function jsTasks(w, L) {
 
 let tf = null;
 async function loadTfjs() {
-  if (tf !== null || unavailable['tfjs-wasm']) return;
+  if (tf !== null || unavailable['tfjs-cpu']) return;
   try {
     tf = await import('@tensorflow/tfjs');
+  } catch (error) {
+    unavailable['tfjs-wasm'] = unavailable['tfjs-cpu'] = `cannot load @tensorflow/tfjs: ${error.message}`;
+    return;
+  }
+  try {
     await import('@tensorflow/tfjs-backend-wasm');
     // One thread, like every other row (the threaded build would need worker files).
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    tf.env().set('IS_TEST', true);
   } catch (error) {
-    unavailable['tfjs-wasm'] = unavailable['tfjs-cpu'] = `cannot load @tensorflow/tfjs: ${error.message}`;
+    unavailable['tfjs-wasm'] = `cannot load @tensorflow/tfjs-backend-wasm: ${error.message}`;
   }
 }
 
 async function tfjsTasks(backend, w, L) {
   await loadTfjs();
-  if (unavailable[backend]) return null;
+  if (tf === null || unavailable[backend]) return null;
   const name = backend.slice(5);
   try {
     if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
