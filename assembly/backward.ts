@@ -11,7 +11,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, LANES, ROWS4_MAX_BYTES } from "./stats";
+import { CHUNK, LANES, ROWS4_MAX_BYTES, laneSum } from "./stats";
 import { applyPlanar, applyInterleaved } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -93,12 +93,6 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
 // @ts-ignore: decorator
 @inline function addWide(acc: v128, v: v128): v128 {
   return f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))));
-}
-
-// @ts-ignore: decorator
-@inline function laneSum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
-    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
 // Planar [N, C, S] into sumDy[c], sumDyXmu[c] about the f64 mean, sample by sample so

@@ -119,7 +119,7 @@ export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize
 }
 
 // y = (x − shift)·scale + offset over `len` contiguous values.
-export function applyRow(x: usize, y: usize, len: i32, shift: f32, scale: f32, offset: f32): void {
+function applyRow(x: usize, y: usize, len: i32, shift: f32, scale: f32, offset: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const m = f32x4.splat(shift), a = f32x4.splat(scale), b = f32x4.splat(offset);

@@ -19,17 +19,17 @@
 
 // Values per planar block: 8 KiB, read from L1 if it must be summed again.
 export const BLOCK: i32 = 2048;
-// Rows per interleaved block.
+// Rows per interleaved block: each channel's f32 lane adds at most this many values.
 export const MAX_BLOCK_ROWS: i32 = 128;
 // Leading values of a channel averaged for its first shift.
 const PILOT: i32 = 16;
 
-// The second result of centredSums (pass 2 returns two sums).
+// The second result of centredSums.
 let sumSquares: f64 = 0;
 
 // Returns Σ(x − shift) over `rows` rows of `len` contiguous values, rows `stride` bytes
 // apart; Σ(x − shift)² is left in sumSquares.
-export function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
+function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
   let tailD: f32 = 0, tailQ: f32 = 0;
   if (ASC_FEATURE_SIMD) {
     const m = f32x4.splat(shift);
@@ -140,10 +140,10 @@ function mergeBlock(p: usize, rows: i32, len: i32, stride: usize, meanP: usize, 
   mergeInto(meanP, m2P, c, <f64>shift + dm, max(sumSquares - d * dm, 0));
 }
 
-// Rows of a planar block (several short rows of one channel, or one long row cut in
-// blocks) and values per block row.
+// Rows of a planar block: several short rows of one channel, or one long row that is cut
+// into blocks of BLOCK values.
 // @ts-ignore: decorator
-@inline export function planarBlockRows(S: i32): i32 {
+@inline function planarBlockRows(S: i32): i32 {
   return S >= BLOCK ? 1 : BLOCK / S;
 }
 
