@@ -1,0 +1,70 @@
+// Messages between the page (main.ts) and the training worker (worker.ts).
+
+/** What a Reset starts from. */
+export interface RunConfig {
+  seed: number;
+  /** Standard deviation of the Gaussian initial weights (Linear's numeric init). */
+  initStd: number;
+  batch: number;
+  lr: number;
+  simd: boolean;
+}
+
+/**
+ * Ioffe & Szegedy's Figure 1 setting as `npm run reproduce` runs it (CONFIG in
+ * experiments/reproduce.mjs): three sigmoid layers of 100, 8,000 training digits and
+ * 2,000 test digits, plain SGD at 0.5 from N(0, 0.01²) weights, batch 60, seed 1.
+ */
+export const FIGURE1 = Object.freeze({
+  hidden: [100, 100, 100] as readonly number[],
+  trainSize: 8000,
+  defaults: Object.freeze({ seed: 1, initStd: 0.01, batch: 60, lr: 0.5, simd: true }) as RunConfig,
+});
+
+export const MODELS = ['bn', 'plain'] as const;
+export type Model = (typeof MODELS)[number];
+export type PerModel<T> = Record<Model, T>;
+
+export type ToWorker =
+  | { type: 'load'; digitsUrl: string; config: RunConfig }
+  | { type: 'reset'; config: RunConfig }
+  | { type: 'start' }
+  | { type: 'pause' }
+  | { type: 'lr'; lr: number }
+  | { type: 'simd'; simd: boolean };
+
+export interface Evaluation {
+  step: number;
+  accuracy: PerModel<number>;
+  /** 15th, 50th, 85th percentile over the test digits of the input to one last-layer sigmoid. */
+  percentiles: PerModel<[number, number, number]>;
+  /** Predicted class of each digit in the grid. */
+  predictions: PerModel<number[]>;
+}
+
+export interface LossPoint {
+  /** The step that ends the window. */
+  step: number;
+  loss: PerModel<number>;
+}
+
+export interface Speed {
+  stepsPerSecond: number;
+  /** Microseconds per BatchNorm forward and backward call at the current batch size. */
+  bnForwardUs: number;
+  bnBackwardUs: number;
+}
+
+export type FromWorker =
+  | {
+    type: 'reset';
+    simd: boolean;
+    config: RunConfig;
+    trainDigits: number;
+    testDigits: number;
+    /** A few test digits, 784 floats each, and their labels, for the prediction grid. */
+    grid: { images: Float32Array; labels: number[] };
+  }
+  | { type: 'simd'; simd: boolean }
+  | { type: 'progress'; step: number; running: boolean; losses: LossPoint[]; evaluations: Evaluation[]; speed: Speed | null; divergedAt: PerModel<number | null> }
+  | { type: 'error'; message: string };

@@ -1,0 +1,230 @@
+// issue 9: the demo page, built by Vite exactly as `npm run demo:build` builds it, served
+// from a plain static server below a sub-path on 127.0.0.1, opened in Debian's Chromium
+// (playwright-core, never a downloaded browser): it trains both Figure 1 networks in its
+// worker and draws them. `DEMO_SCREENSHOT=1` also trains on to 3,000 steps and writes
+// docs/demo.png.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { build, createServer as createViteServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium, withRuntime } from './portability/runtimes.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// Below a sub-path, as on a static host: the build must use relative URLs only.
+const MOUNT = '/hosted/demo/';
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+// The series colors of demo/main.ts.
+const BN = [0x1d, 0x4e, 0xd8];
+const PLAIN = [0xea, 0x58, 0x0c];
+const STEPS = 400;
+
+async function serve(root: string): Promise<{ origin: string; close(): Promise<void> }> {
+  const server: Server = createServer(async (request, response) => {
+    const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+    const path = pathname.startsWith(MOUNT) ? normalize(join(root, pathname.slice(MOUNT.length) || 'index.html')) : '';
+    if (!path.startsWith(root + sep)) {
+      response.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = await readFile(path);
+      response.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('demo server: no TCP address');
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+const value = (page: Page, id: string) => page.$eval(`#${id}`, (e) => (e as HTMLElement).dataset.value ?? '');
+const numberValue = async (page: Page, id: string) => Number(await value(page, id));
+
+/** Waits for the page's state, or fails at once with what the page reports when training failed. */
+async function waitFor(page: Page, what: string, condition: string, timeout: number): Promise<void> {
+  await page.waitForFunction(`document.getElementById('status').dataset.value === 'error' || (${condition})`, null, { timeout }).catch((error: Error) => {
+    throw new Error(`${what}: ${error.message}`);
+  });
+  const status = await page.$eval('#status', (e) => `${(e as HTMLElement).dataset.value}: ${e.textContent}`);
+  expect(status, what).not.toMatch(/^error/);
+}
+const ready = "!document.getElementById('run').disabled";
+const atStep = (n: number) => `Number(document.getElementById('step').dataset.value) >= ${n}`;
+
+/** Pixels of a canvas within a small distance of a color: a curve in that color was drawn. */
+function countColor(page: Page, id: string, rgb: number[]): Promise<number> {
+  return page.$eval(`#${id}`, (canvas, [r, g, b]) => {
+    const c = canvas as HTMLCanvasElement;
+    const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3]! > 200 && Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 40) n++;
+    }
+    return n;
+  }, rgb);
+}
+
+withRuntime('Chromium', await findChromium(), (executablePath, version) => {
+  describe(`demo page, ${version}`, () => {
+    let scratch: string | null = null;
+    let server: Awaited<ReturnType<typeof serve>> | null = null;
+    let context: BrowserContext | null = null;
+    let page: Page;
+    const errors: string[] = [];
+
+    beforeAll(async () => {
+      for (const file of ['dist/index.js', 'dist/nn/index.js', 'build/simd.wasm', 'build/scalar.wasm']) {
+        if (!existsSync(join(repo, file))) throw new Error(`${file} is missing: run \`npm run build\` first`);
+      }
+      scratch = await mkdtemp(join(tmpdir(), 'batchnorm-wasm-demo-'));
+      const site = join(scratch, 'site');
+      await build({
+        configFile: join(repo, 'demo', 'vite.config.ts'),
+        cacheDir: join(scratch, 'vite-cache'),
+        logLevel: 'silent',
+        build: { outDir: site, emptyOutDir: true },
+      });
+      server = await serve(site);
+      context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
+        executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000, viewport: { width: 1280, height: 900 },
+      });
+      page = await context.newPage();
+      page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+      page.on('console', (message) => { if (message.type() === 'error') errors.push(`console: ${message.text()}`); });
+      page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()}`));
+      page.on('response', (response) => { if (response.status() >= 400) errors.push(`HTTP ${response.status()}: ${response.url()}`); });
+      // Main-thread tasks over 50 ms, recorded by the page itself.
+      await page.addInitScript(() => {
+        const longest = { ms: 0 };
+        (globalThis as unknown as { longestTask: typeof longest }).longestTask = longest;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) longest.ms = Math.max(longest.ms, entry.duration);
+        }).observe({ type: 'longtask' });
+      });
+    }, 120_000);
+
+    afterAll(async () => {
+      await context?.close();
+      await server?.close();
+      if (scratch !== null) await rm(scratch, { recursive: true, force: true });
+    }, 60_000);
+
+    it(`trains both networks with seed 1 for ${STEPS} steps: curves drawn, BN ahead, SIMD in the worker, page responsive`, async () => {
+      await page.goto(`${server!.origin}${MOUNT}?seed=1`, { timeout: 30_000 });
+      await waitFor(page, 'digits loaded and networks built', ready, 30_000);
+      expect(await value(page, 'build'), 'the worker runs the SIMD build').toBe('true');
+      expect(await page.$$eval('.digit canvas', (c) => c.length)).toBe(12);
+      const loadedLongest = await page.evaluate(() => (globalThis as unknown as { longestTask: { ms: number } }).longestTask.ms);
+
+      await page.click('#run');
+      await waitFor(page, `${STEPS} steps`, atStep(STEPS), 45_000);
+      await page.waitForFunction(() => document.getElementById('speed')!.dataset.value !== '', null, { timeout: 10_000 });
+      const accuracy = { bn: await numberValue(page, 'acc-bn'), plain: await numberValue(page, 'acc-plain') };
+      // Seed 1 at step 400: BN is near 0.9 while the network without BN is still on its plateau.
+      expect(accuracy.bn, 'BN test accuracy').toBeGreaterThan(0.8);
+      expect(accuracy.plain, 'no-BN test accuracy').toBeLessThan(accuracy.bn - 0.3);
+      expect(await numberValue(page, 'speed'), 'steps/s').toBeGreaterThan(20);
+      const [forwardUs, backwardUs] = (await value(page, 'bn-time')).split(' ').map(Number);
+      expect(forwardUs, 'µs per BN forward').toBeGreaterThan(0);
+      expect(backwardUs, 'µs per BN backward').toBeGreaterThan(0);
+
+      for (const id of ['accuracy', 'loss']) {
+        expect(await countColor(page, id, BN), `${id}: BN curve`).toBeGreaterThan(100);
+        expect(await countColor(page, id, PLAIN), `${id}: no-BN curve`).toBeGreaterThan(100);
+      }
+      expect(await countColor(page, 'pct-bn', BN), 'BN percentile curves').toBeGreaterThan(100);
+      expect(await countColor(page, 'pct-plain', PLAIN), 'no-BN percentile curves').toBeGreaterThan(100);
+      const verdicts = await page.$$eval('.digit .bn', (cells) => cells.map((c) => c.textContent ?? ''));
+      expect(verdicts).toHaveLength(12);
+      for (const v of verdicts) expect(v).toMatch(/^BN: \d [✓✗]$/);
+
+      const trainedLongest = await page.evaluate(() => (globalThis as unknown as { longestTask: { ms: number } }).longestTask.ms);
+      expect(Math.max(loadedLongest, trainedLongest), 'longest main-thread task (ms)').toBeLessThan(500);
+      expect(errors).toEqual([]);
+    }, 90_000);
+
+    it('switches to the scalar build mid-training and back, pauses, resets', async () => {
+      await page.click('#simd');
+      await page.waitForFunction(() => document.getElementById('build')!.dataset.value === 'false', null, { timeout: 10_000 });
+      const before = await numberValue(page, 'step');
+      await waitFor(page, '50 steps on the scalar build', atStep(before + 50), 20_000);
+      await page.click('#simd');
+      await page.waitForFunction(() => document.getElementById('build')!.dataset.value === 'true', null, { timeout: 10_000 });
+
+      await page.click('#run');
+      await page.waitForFunction(() => document.getElementById('status')!.dataset.value === 'paused', null, { timeout: 5_000 });
+      await page.waitForTimeout(300);
+      const paused = await numberValue(page, 'step');
+      await page.waitForTimeout(500);
+      expect(await numberValue(page, 'step'), 'no steps while paused').toBe(paused);
+      expect(await numberValue(page, 'acc-bn'), 'BN still trained after the round trip').toBeGreaterThan(0.8);
+
+      await page.click('#reset');
+      await waitFor(page, 'reset to step 0', "document.getElementById('step').dataset.value === '0'", 10_000);
+      expect(await numberValue(page, 'acc-bn'), 'BN accuracy of the fresh network').toBeLessThan(0.3);
+      expect(errors).toEqual([]);
+    }, 60_000);
+
+    it('`npm run demo`: the Vite dev server on 127.0.0.1 serves the same page, worker and digits', async () => {
+      const dev = await createViteServer({
+        configFile: join(repo, 'demo', 'vite.config.ts'),
+        cacheDir: join(scratch!, 'vite-cache'),
+        logLevel: 'silent',
+        server: { port: 0, hmr: false, watch: null },
+      });
+      try {
+        await dev.listen();
+        const url = dev.resolvedUrls?.local[0];
+        expect(url, 'the dev server reports a loopback URL').toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+        const devPage = await context!.newPage();
+        devPage.on('pageerror', (error) => errors.push(`dev, uncaught: ${error.message}`));
+        devPage.on('console', (message) => { if (message.type() === 'error') errors.push(`dev, console: ${message.text()}`); });
+        await devPage.goto(url!, { timeout: 30_000 });
+        await waitFor(devPage, 'dev server: ready', ready, 60_000);
+        expect(await value(devPage, 'build')).toBe('true');
+        await devPage.click('#run');
+        await waitFor(devPage, 'dev server: 100 steps', atStep(100), 30_000);
+        expect(await numberValue(devPage, 'acc-bn'), 'BN accuracy at step 100, as in the build').toBeGreaterThan(0.5);
+        await devPage.close();
+        expect(errors).toEqual([]);
+      } finally {
+        await dev.close();
+      }
+    }, 120_000);
+
+    it.runIf(process.env.DEMO_SCREENSHOT)('DEMO_SCREENSHOT: trains on to 3,000 steps and writes docs/demo.png', async () => {
+      await page.click('#run');
+      await waitFor(page, '3,000 steps', atStep(3000), 120_000);
+      await page.click('#run');
+      await page.waitForFunction(() => document.getElementById('status')!.dataset.value === 'paused', null, { timeout: 5_000 });
+      // Let the last progress message land and the charts redraw.
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: join(repo, 'docs', 'demo.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    }, 150_000);
+  });
+});
