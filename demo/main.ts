@@ -73,9 +73,12 @@ function applyConfig(config: RunConfig): void {
   controls.simd.checked = config.simd;
 }
 
-// ?seed=…&lr=…&init=…&batch=…&simd=0 preset the controls (links to a given run).
+// ?seed=…&lr=…&init=…&batch=…&simd=0 preset the controls and ?steps=N pauses training
+// at step N: a link to a given run.
+const query = new URLSearchParams(location.search);
+const stopAt = Number(query.get('steps')) > 0 ? Math.floor(Number(query.get('steps'))) : null;
+
 function configFromUrl(): RunConfig {
-  const query = new URLSearchParams(location.search);
   const number = (key: string, fallback: number) => (query.has(key) && Number.isFinite(Number(query.get(key))) ? Number(query.get(key)) : fallback);
   const d = FIGURE1.defaults;
   return {
@@ -178,6 +181,8 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'progress': {
       step = message.step;
       setValue(readout.step, step, step.toLocaleString('en'));
+      // The worker has the last word: it stops by itself at ?steps=N or on an error.
+      if (message.running !== running) setRunning(message.running);
       for (const point of message.losses) {
         MODELS.forEach((m, i) => {
           charts.loss.series[i]!.x.push(point.step);
@@ -238,4 +243,4 @@ addEventListener('resize', scheduleRedraw);
 
 const initial = configFromUrl();
 applyConfig(initial);
-send({ type: 'load', digitsUrl: new URL(DIGITS_FILE, document.baseURI).href, config: initial });
+send({ type: 'load', digitsUrl: new URL(DIGITS_FILE, document.baseURI).href, config: initial, stopAt });

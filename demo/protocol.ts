@@ -26,7 +26,8 @@ export type Model = (typeof MODELS)[number];
 export type PerModel<T> = Record<Model, T>;
 
 export type ToWorker =
-  | { type: 'load'; digitsUrl: string; config: RunConfig }
+  /** `stopAt`: pause by itself at this step (the page's ?steps=N), null for never. */
+  | { type: 'load'; digitsUrl: string; config: RunConfig; stopAt: number | null }
   | { type: 'reset'; config: RunConfig }
   | { type: 'start' }
   | { type: 'pause' }

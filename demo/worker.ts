@@ -89,6 +89,7 @@ function runtime(simd: boolean): Promise<Runtime> {
 let digits: Digits | null = null;
 let session: Session | null = null;
 let running = false;
+let stopAt = Infinity;
 let pendingLosses: LossPoint[] = [];
 let pendingEvaluations: Evaluation[] = [];
 let speedClock = { time: 0, step: 0 };
@@ -282,18 +283,20 @@ function tick(): void {
   if (!running || s === null || switching) return;
   const end = performance.now() + CHUNK_MS;
   try {
-    while (performance.now() < end) trainStep(s);
+    while (performance.now() < end && s.step < stopAt) trainStep(s);
   } catch (error) {
     report(error);
     return;
   }
   let speed: Speed | null = null;
   const now = performance.now();
-  if (now - speedClock.time >= SPEED_EVERY_MS) {
+  const stopping = s.step >= stopAt;
+  if (now - speedClock.time >= SPEED_EVERY_MS || (stopping && s.step > speedClock.step)) {
     const stepsPerSecond = ((s.step - speedClock.step) * 1000) / (now - speedClock.time);
     speed = { stepsPerSecond, ...measureBatchNorm(s.probe) };
     speedClock = { time: performance.now(), step: s.step };
   }
+  if (stopping) running = false;
   postProgress(speed);
   scheduleTick();
 }
@@ -347,6 +350,7 @@ async function switchBuild(simd: boolean): Promise<void> {
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'load':
+      stopAt = message.stopAt ?? Infinity;
       digits = await fetchDigits(message.digitsUrl, PIXELS);
       await reset(message.config);
       break;
@@ -354,10 +358,13 @@ async function handle(message: ToWorker): Promise<void> {
       await reset(message.config);
       break;
     case 'start':
-      if (!running && session !== null) {
+      if (session === null) break;
+      if (!running && session.step < stopAt) {
         running = true;
         resetClock();
         scheduleTick();
+      } else {
+        postProgress(null);
       }
       break;
     case 'pause':

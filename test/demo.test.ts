@@ -1,8 +1,8 @@
 // issue 9: the demo page, built by Vite exactly as `npm run demo:build` builds it, served
 // from a plain static server below a sub-path on 127.0.0.1, opened in Debian's Chromium
 // (playwright-core, never a downloaded browser): it trains both Figure 1 networks in its
-// worker and draws them. `DEMO_SCREENSHOT=1` also trains on to 3,000 steps and writes
-// docs/demo.png.
+// worker and draws them. `DEMO_SCREENSHOT=1` also trains a fresh page to step 3,000 and
+// writes docs/demo.png.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -64,6 +64,28 @@ async function serve(root: string): Promise<{ origin: string; close(): Promise<v
 const value = (page: Page, id: string) => page.$eval(`#${id}`, (e) => (e as HTMLElement).dataset.value ?? '');
 const numberValue = async (page: Page, id: string) => Number(await value(page, id));
 
+/**
+ * The Figure 1 pair as experiments/reproduce.mjs trains it in Node (its seed derivation,
+ * the page's defaults), to `steps`: the test accuracies at that step.
+ */
+async function nodeFigure1(steps: number): Promise<{ bn: number; plain: number }> {
+  // @ts-expect-error: plain ESM without types
+  const { loadDigits, split } = await import('../experiments/lib/data.mjs');
+  // @ts-expect-error: plain ESM without types
+  const { train } = await import('../experiments/lib/train.mjs');
+  // The experiments' own copy of the package, so their instanceof checks hold.
+  const nn = await import('../dist/nn/index.js');
+  const { init } = await import('../dist/index.node.js');
+  const rt = await init();
+  const root = new nn.Rng(1);
+  const data = split(await loadDigits(), root.split(), 8000);
+  const seeds = { init: root.nextUint32(), batches: root.nextUint32(), noise: root.nextUint32() };
+  const run = (bn: boolean): number => train(rt, data, {
+    hidden: [100, 100, 100], bn, noisy: false, initStd: 0.01, lr: 0.5, momentum: 0, steps, evalAt: [steps], seeds,
+  }, () => {}).finalTestAccuracy;
+  return { bn: run(true), plain: run(false) };
+}
+
 /** Waits for the page's state, or fails at once with what the page reports when training failed. */
 async function waitFor(page: Page, what: string, condition: string, timeout: number): Promise<void> {
   await page.waitForFunction(`document.getElementById('status').dataset.value === 'error' || (${condition})`, null, { timeout }).catch((error: Error) => {
@@ -95,6 +117,7 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
     let context: BrowserContext | null = null;
     let page: Page;
     const errors: string[] = [];
+    let nodeAccuracies: { bn: number; plain: number };
 
     beforeAll(async () => {
       for (const file of ['dist/index.js', 'dist/nn/index.js', 'build/simd.wasm', 'build/scalar.wasm']) {
@@ -108,6 +131,7 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
         logLevel: 'silent',
         build: { outDir: site, emptyOutDir: true },
       });
+      nodeAccuracies = await nodeFigure1(STEPS);
       server = await serve(site);
       context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
         executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000, viewport: { width: 1280, height: 900 },
@@ -133,25 +157,26 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
       if (scratch !== null) await rm(scratch, { recursive: true, force: true });
     }, 60_000);
 
-    it(`trains both networks with seed 1 for ${STEPS} steps: curves drawn, BN ahead, SIMD in the worker, page responsive`, async () => {
-      await page.goto(`${server!.origin}${MOUNT}?seed=1`, { timeout: 30_000 });
+    it(`trains both networks with seed 1 to step ${STEPS}: curves drawn, BN ahead, SIMD in the worker, page responsive, same accuracies as Node`, async () => {
+      await page.goto(`${server!.origin}${MOUNT}?seed=1&steps=${STEPS}`, { timeout: 30_000 });
       await waitFor(page, 'digits loaded and networks built', ready, 30_000);
       expect(await value(page, 'build'), 'the worker runs the SIMD build').toBe('true');
       expect(await page.$$eval('.digit canvas', (c) => c.length)).toBe(12);
-      const loadedLongest = await page.evaluate(() => (globalThis as unknown as { longestTask: { ms: number } }).longestTask.ms);
 
       await page.click('#run');
-      await waitFor(page, `${STEPS} steps`, atStep(STEPS), 45_000);
-      await page.waitForFunction(() => document.getElementById('speed')!.dataset.value !== '', null, { timeout: 10_000 });
+      await waitFor(page, `stopped at step ${STEPS}`, `${atStep(STEPS)} && document.getElementById('status').dataset.value === 'paused'`, 45_000);
+      expect(await numberValue(page, 'step')).toBe(STEPS);
       const accuracy = { bn: await numberValue(page, 'acc-bn'), plain: await numberValue(page, 'acc-plain') };
-      // Seed 1 at step 400: BN is near 0.9 while the network without BN is still on its plateau.
+      // Seed 1 at step 400: BN is near 0.87 while the network without BN is still on its plateau.
       expect(accuracy.bn, 'BN test accuracy').toBeGreaterThan(0.8);
       expect(accuracy.plain, 'no-BN test accuracy').toBeLessThan(accuracy.bn - 0.3);
+      // The page trains what experiments/lib/train.mjs trains in Node, on the same digits.
+      expect(accuracy, 'test accuracies at the same step in Node').toEqual(nodeAccuracies);
+
       expect(await numberValue(page, 'speed'), 'steps/s').toBeGreaterThan(20);
       const [forwardUs, backwardUs] = (await value(page, 'bn-time')).split(' ').map(Number);
       expect(forwardUs, 'µs per BN forward').toBeGreaterThan(0);
       expect(backwardUs, 'µs per BN backward').toBeGreaterThan(0);
-
       for (const id of ['accuracy', 'loss']) {
         expect(await countColor(page, id, BN), `${id}: BN curve`).toBeGreaterThan(100);
         expect(await countColor(page, id, PLAIN), `${id}: no-BN curve`).toBeGreaterThan(100);
@@ -162,12 +187,16 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
       expect(verdicts).toHaveLength(12);
       for (const v of verdicts) expect(v).toMatch(/^BN: \d [✓✗]$/);
 
-      const trainedLongest = await page.evaluate(() => (globalThis as unknown as { longestTask: { ms: number } }).longestTask.ms);
-      expect(Math.max(loadedLongest, trainedLongest), 'longest main-thread task (ms)').toBeLessThan(500);
+      const longest = await page.evaluate(() => (globalThis as unknown as { longestTask: { ms: number } }).longestTask.ms);
+      expect(longest, 'longest main-thread task (ms)').toBeLessThan(500);
       expect(errors).toEqual([]);
     }, 90_000);
 
     it('switches to the scalar build mid-training and back, pauses, resets', async () => {
+      await page.goto(`${server!.origin}${MOUNT}?seed=1`, { timeout: 30_000 });
+      await waitFor(page, 'digits loaded and networks built', ready, 30_000);
+      await page.click('#run');
+      await waitFor(page, '100 steps', atStep(100), 20_000);
       await page.click('#simd');
       await page.waitForFunction(() => document.getElementById('build')!.dataset.value === 'false', null, { timeout: 10_000 });
       const before = await numberValue(page, 'step');
@@ -181,7 +210,7 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
       const paused = await numberValue(page, 'step');
       await page.waitForTimeout(500);
       expect(await numberValue(page, 'step'), 'no steps while paused').toBe(paused);
-      expect(await numberValue(page, 'acc-bn'), 'BN still trained after the round trip').toBeGreaterThan(0.8);
+      expect(await numberValue(page, 'acc-bn'), 'BN still learning after the round trip').toBeGreaterThan(0.5);
 
       await page.click('#reset');
       await waitFor(page, 'reset to step 0', "document.getElementById('step').dataset.value === '0'", 10_000);
@@ -216,12 +245,13 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
       }
     }, 120_000);
 
-    it.runIf(process.env.DEMO_SCREENSHOT)('DEMO_SCREENSHOT: trains on to 3,000 steps and writes docs/demo.png', async () => {
+    it.runIf(process.env.DEMO_SCREENSHOT)('DEMO_SCREENSHOT: trains to step 3,000 (?steps=3000 stops there) and writes docs/demo.png', async () => {
+      await page.goto(`${server!.origin}${MOUNT}?seed=1&steps=3000`, { timeout: 30_000 });
+      await waitFor(page, 'digits loaded and networks built', ready, 30_000);
       await page.click('#run');
-      await waitFor(page, '3,000 steps', atStep(3000), 120_000);
-      await page.click('#run');
-      await page.waitForFunction(() => document.getElementById('status')!.dataset.value === 'paused', null, { timeout: 5_000 });
-      // Let the last progress message land and the charts redraw.
+      await waitFor(page, 'stopped at step 3,000',
+        "document.getElementById('step').dataset.value === '3000' && document.getElementById('status').dataset.value === 'paused'", 120_000);
+      // Let the charts redraw after the last progress message.
       await page.waitForTimeout(500);
       await page.screenshot({ path: join(repo, 'docs', 'demo.png'), fullPage: true });
       expect(errors).toEqual([]);
