@@ -136,8 +136,24 @@ function mergeBlock(p: usize, rows: i32, len: i32, stride: usize, meanP: usize, 
     shift = <f32>(<f64>shift + d * invNb);
     d = centredSums(p, rows, len, stride, shift);
   }
+  if (!isFinite(d) || !isFinite(sumSquares)) d = centredSums64(p, rows, len, stride, shift);
   const dm = d * invNb;
   mergeInto(meanP, m2P, c, <f64>shift + dm, max(sumSquares - d * dm, 0));
+}
+
+// centredSums in f64, for the rare block whose f32 lane sums overflowed (|x| near 1e37) or
+// hold NaN: then it is the sums, not the data, that must not be infinite.
+function centredSums64(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
+  let d: f64 = 0, q: f64 = 0;
+  for (let r = 0; r < rows; r++, p += stride) {
+    for (let i = 0; i < len; i++) {
+      const v = <f64>load<f32>(p + (<usize>i << 2)) - <f64>shift;
+      d += v;
+      q += v * v;
+    }
+  }
+  sumSquares = q;
+  return d;
 }
 
 // Rows of a planar block: several short rows of one channel, or one long row that is cut
@@ -236,42 +252,58 @@ export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: us
         memory.fill(qP, 0, bytes);
         columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
       }
-      mergeColumns(W, invNb, shiftP, dP, qP, mean, m2);
+      mergeColumns(W, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
     }
   }
 }
 
-// Merges every column's block sums into the f64 mean and m2 arrays.
-function mergeColumns(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize, mean: usize, m2: usize): void {
+// Merges every column's block sums into the f64 mean and m2 arrays; the block (`rows` rows
+// at `block`) is read again only for a column whose f32 sums are not finite.
+function mergeColumns(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize, mean: usize, m2: usize, block: usize, rows: i32, stride: usize): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
     for (; c + 4 <= W; c += 4) {
       const o = <usize>c << 2;
-      merge4(mean, m2, c, v128.load(shiftP + o), v128.load(dP + o), v128.load(qP + o), invNb);
+      const d = v128.load(dP + o), q = v128.load(qP + o);
+      if (i32x4.all_true(v128.and(f32x4.eq(f32x4.sub(d, d), zero), f32x4.eq(f32x4.sub(q, q), zero)))) {
+        merge4(mean, m2, c, v128.load(shiftP + o), d, q, invNb);
+      } else {
+        for (let i = 0; i < 4; i++) mergeColumn(c + i, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
+      }
     }
   }
-  for (; c < W; c++) {
-    const o = <usize>c << 2;
-    const d = <f64>load<f32>(dP + o), dm = d * invNb;
-    mergeInto(mean, m2, c, <f64>load<f32>(shiftP + o) + dm, max(<f64>load<f32>(qP + o) - d * dm, 0));
-  }
+  for (; c < W; c++) mergeColumn(c, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
 }
 
-// shift[c] = mean of the first k rows of column c.
+function mergeColumn(c: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize, mean: usize, m2: usize, block: usize, rows: i32, stride: usize): void {
+  const o = <usize>c << 2;
+  const shift = load<f32>(shiftP + o);
+  let d = <f64>load<f32>(dP + o), q = <f64>load<f32>(qP + o);
+  if (!isFinite(d) || !isFinite(q)) {
+    d = centredSums64(block + o, rows, 1, stride, shift);
+    q = sumSquares;
+  }
+  const dm = d * invNb;
+  mergeInto(mean, m2, c, <f64>shift + dm, max(q - d * dm, 0));
+}
+
+// shift[c] = mean of the first k rows of column c (each term scaled first: no overflow).
 function pilotShifts(p: usize, k: i32, W: i32, stride: usize, shiftP: usize): void {
   const inv = <f32>1 / <f32>k;
   let c = 0;
   if (ASC_FEATURE_SIMD) {
+    const vinv = f32x4.splat(inv);
     for (; c + 4 <= W; c += 4) {
       let s = f32x4.splat(0), q = p + (<usize>c << 2);
-      for (let r = 0; r < k; r++, q += stride) s = f32x4.add(s, v128.load(q));
-      v128.store(shiftP + (<usize>c << 2), f32x4.mul(s, f32x4.splat(inv)));
+      for (let r = 0; r < k; r++, q += stride) s = f32x4.add(s, f32x4.mul(v128.load(q), vinv));
+      v128.store(shiftP + (<usize>c << 2), s);
     }
   }
   for (; c < W; c++) {
     let s: f32 = 0, q = p + (<usize>c << 2);
-    for (let r = 0; r < k; r++, q += stride) s += load<f32>(q);
-    store<f32>(shiftP + (<usize>c << 2), s * inv);
+    for (let r = 0; r < k; r++, q += stride) s += load<f32>(q) * inv;
+    store<f32>(shiftP + (<usize>c << 2), s);
   }
 }
 
