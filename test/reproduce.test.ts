@@ -1,5 +1,5 @@
 // `npm run reproduce` as outside code runs it: a tiny schedule into a temp directory,
-// twice with one seed. results.json must carry the keys issue 6 lists and be identical
+// twice with one seed. results.json must carry the keys issues 6 and 8 list and be identical
 // byte for byte; the report and one SVG per figure must be written. Needs `npm run build`
 // (npm test builds first): the script imports dist/.
 import { execFile } from 'node:child_process';
@@ -71,6 +71,43 @@ describe('npm run reproduce', () => {
     }
   });
 
+  it('writes the keys issue 8 lists: initialization, regularization, vanishing gradients, internal covariate shift', async () => {
+    const results = JSON.parse(await readFile(path.join(dir, 'a', 'results.json'), 'utf8'));
+    const scales = at(results, 'initialization.scales') as (number | string)[];
+    const numeric = scales.filter((s): s is number => typeof s === 'number');
+    expect(numeric.length).toBeGreaterThanOrEqual(5);
+    expect(Math.min(...numeric)).toBeLessThanOrEqual(1e-3);
+    expect(Math.max(...numeric)).toBeGreaterThanOrEqual(1);
+    expect(scales).toContain('xavier');
+    for (const model of ['bn', 'baseline']) {
+      expect(at(results, `initialization.finalTestAccuracy.${model}`)).toHaveLength(scales.length);
+      const to90 = at(results, `initialization.stepsTo90.${model}`) as (number | null)[];
+      expect(to90).toHaveLength(scales.length);
+      for (const v of to90) expect(v === null || (Number.isInteger(v) && v >= 0)).toBe(true);
+    }
+    const evalSteps = at(results, 'regularization.evalSteps') as number[];
+    for (const model of ['baseline', 'bn', 'dropout', 'bnDropout']) {
+      for (const key of ['trainAccuracy', 'testAccuracy']) expect(at(results, `regularization.${model}.${key}`)).toHaveLength(evalSteps.length);
+    }
+    const vanCheckpoints = at(results, 'vanishingGradients.checkpoints') as number[];
+    const layers = at(results, 'vanishingGradients.layers') as number;
+    expect(layers).toBeGreaterThanOrEqual(11);
+    for (const model of ['bn', 'baseline']) {
+      const norms = at(results, `vanishingGradients.layerGradNorm.${model}`) as number[][];
+      expect(norms).toHaveLength(vanCheckpoints.length);
+      for (const row of norms) expect(row).toHaveLength(layers);
+    }
+    const icsCheckpoints = at(results, 'internalCovariateShift.checkpoints') as number[];
+    expect(icsCheckpoints.length).toBeGreaterThan(0);
+    for (const key of ['l2', 'cosine']) {
+      for (const model of ['bn', 'noisyBn', 'baseline']) {
+        const series = at(results, `internalCovariateShift.${key}.${model}`) as (number | null)[];
+        expect(series).toHaveLength(icsCheckpoints.length);
+        for (const v of series) if (v !== null && key === 'cosine') expect(Math.abs(v)).toBeLessThanOrEqual(1 + 1e-6);
+      }
+    }
+  });
+
   it('is byte-identical for the same seed', async () => {
     const a = await readFile(path.join(dir, 'a', 'results.json'));
     const b = await readFile(path.join(dir, 'b', 'results.json'));
@@ -80,7 +117,7 @@ describe('npm run reproduce', () => {
   it('writes report.md, one SVG per figure, a summary on stdout and progress on stderr', async () => {
     const files = await readdir(path.join(dir, 'a'));
     const svgs = files.filter((f) => f.endsWith('.svg'));
-    expect(svgs.length).toBeGreaterThanOrEqual(5);
+    expect(svgs.length).toBeGreaterThanOrEqual(9);
     for (const f of svgs) expect((await readFile(path.join(dir, 'a', f), 'utf8')).startsWith('<svg')).toBe(true);
     const report = await readFile(path.join(dir, 'a', 'report.md'), 'utf8');
     for (const f of svgs) expect(report).toContain(`](${f})`);

@@ -2,6 +2,7 @@
 // experiments take along it. Everything random comes from Rng streams fixed by the seed.
 import * as nn from '../../dist/nn/index.js';
 import { PIXELS, CLASSES } from './data.mjs';
+import { covariateShift, layerGradNorms, linearLayers } from './measures.mjs';
 
 export const BATCH = 60;
 // Diverged: the mean training loss over a window is not finite, or is this far above a
@@ -20,11 +21,11 @@ export function divergedAtStep(windows) {
 }
 
 /**
- * Linear → [BatchNorm → [UnitNoise]] → Sigmoid per hidden layer, then Linear to the
- * classes. `sigmoidInput` is the index of the layer whose output feeds the last hidden
- * layer's sigmoids (Ioffe & Szegedy's Figure 1 b, c).
+ * Linear → [BatchNorm → [UnitNoise]] → Sigmoid (or ReLU) → [Dropout] per hidden layer,
+ * then Linear to the classes. `sigmoidInput` is the index of the layer whose output feeds
+ * the last hidden layer's activations (Ioffe & Szegedy's Figure 1 b, c).
  */
-export function buildNetwork(rt, { hidden, bn, noisy, initStd, initRng, noiseRng }) {
+export function buildNetwork(rt, { hidden, bn, noisy, initStd, initRng, noiseRng, activation = 'sigmoid', dropout = 0, dropoutRng }) {
   const layers = [];
   let width = PIXELS;
   let sigmoidInput = -1;
@@ -33,7 +34,8 @@ export function buildNetwork(rt, { hidden, bn, noisy, initStd, initRng, noiseRng
     if (bn) layers.push(rt.batchNorm1d(units));
     if (noisy) layers.push(new nn.UnitNoise(rt, units, { rng: noiseRng }));
     sigmoidInput = layers.length - 1;
-    layers.push(new nn.Sigmoid(rt));
+    layers.push(activation === 'relu' ? new nn.ReLU(rt) : new nn.Sigmoid(rt));
+    if (dropout > 0) layers.push(new nn.Dropout(rt, dropout, { rng: dropoutRng }));
     width = units;
   }
   layers.push(new nn.Linear(rt, width, CLASSES, { rng: initRng, init: initStd }));
@@ -131,24 +133,37 @@ export function landscape(rt, net, loss, x, y, stepSizes) {
   };
 }
 
+const NO_ICS = { l2: NaN, relativeL2: NaN, cosine: NaN };
+
 /**
  * Trains one network for `steps` SGD steps of batch 60. At each of `evalAt` it records
- * test accuracy and the 15/50/85th percentiles, over the test digits, of the input to
- * unit 0 of the last hidden layer's sigmoids; at each of `probeAt` the landscape measures.
+ * test accuracy (and, with `trainEval`, accuracy on all training digits, eval mode) and
+ * the 15/50/85th percentiles, over the test digits, of the input to unit 0 of the last
+ * hidden layer's activations; at each of `probeAt` the landscape measures. At each of
+ * `gradNormAt` it records every Linear's weight-gradient norm, and at each of `icsAt` the
+ * internal covariate shift of the `icsLinear`-th Linear (0 = first), both from the
+ * step's own batch and gradient, before the update.
  * Stops early once the loss is not finite (the weights are NaN from then on).
  */
 export function train(rt, data, options, tick) {
-  const { hidden, bn, noisy, initStd, lr, momentum, steps, evalAt, probeAt = [], stepSizes = [], seeds } = options;
+  const {
+    hidden, bn, noisy, initStd, lr, momentum, steps, evalAt, probeAt = [], stepSizes = [], seeds,
+    activation, dropout, trainEval = false, gradNormAt = [], icsAt = [], icsLinear = 0,
+  } = options;
   const { net, sigmoidInput } = buildNetwork(rt, {
     hidden, bn, noisy, initStd, initRng: new nn.Rng(seeds.init), noiseRng: new nn.Rng(seeds.noise),
+    activation, dropout, dropoutRng: dropout > 0 ? new nn.Rng(seeds.dropout) : undefined,
   });
+  const icsLayer = icsAt.length > 0 ? net.layers.indexOf(linearLayers(net)[icsLinear]) : -1;
   const loss = new nn.SoftmaxCrossEntropy(rt);
   const sgd = new nn.SGD(net.parameters(), { lr, momentum });
   const batches = new Batches(rt, data.train, new nn.Rng(seeds.batches));
   const testX = rt.tensor([data.test.count, PIXELS], data.test.images);
   const testY = rt.tensor([data.test.count], data.test.labels);
   const column = new Float64Array(data.test.count);
-  const out = { testAccuracy: [], percentiles: [], landscape: [], lossWindows: [] };
+  const trainX = trainEval ? rt.tensor([data.train.count, PIXELS], data.train.images) : null;
+  const trainY = trainEval ? rt.tensor([data.train.count], data.train.labels) : null;
+  const out = { testAccuracy: [], trainAccuracy: [], percentiles: [], landscape: [], gradNorms: [], ics: [], lossWindows: [] };
   const windowSize = Math.max(10, Math.round(steps / WINDOWS));
 
   const evaluate = () => {
@@ -160,11 +175,14 @@ export function train(rt, data, options, tick) {
     for (let i = 0; i < column.length; i++) column[i] = pre[i * width];
     column.sort();
     out.percentiles.push([15, 50, 85].map((q) => percentile(column, q)));
+    if (trainX) out.trainAccuracy.push(nn.correctCount(rt, net.forward(trainX), trainY) / data.train.count);
     net.train();
   };
 
   let evalIndex = 0;
   let probeIndex = 0;
+  let normIndex = 0;
+  let icsIndex = 0;
   let lossSum = 0;
   let lossCount = 0;
   const closeWindow = (step) => {
@@ -196,9 +214,20 @@ export function train(rt, data, options, tick) {
         evalIndex++;
       }
       while (probeIndex++ < probeAt.length) out.landscape.push({ lossVariation: NaN, gradientPredictiveness: NaN, betaSmoothness: NaN });
+      const layers = linearLayers(net).length;
+      while (normIndex++ < gradNormAt.length) out.gradNorms.push(new Array(layers).fill(NaN));
+      while (icsIndex++ < icsAt.length) out.ics.push(NO_ICS);
       break;
     }
     net.backward(loss.backward());
+    if (normIndex < gradNormAt.length && gradNormAt[normIndex] === step) {
+      out.gradNorms.push(layerGradNorms(net));
+      normIndex++;
+    }
+    if (icsIndex < icsAt.length && icsAt[icsIndex] === step) {
+      out.ics.push(covariateShift(rt, net, loss, batches.x, batches.y, icsLayer, lr));
+      icsIndex++;
+    }
     sgd.step();
     tick(1);
     if (lossCount === windowSize) closeWindow(step + 1);
@@ -206,7 +235,7 @@ export function train(rt, data, options, tick) {
   closeWindow(steps);
   out.divergedAtStep = divergedAtStep(out.lossWindows);
   out.finalTestAccuracy = out.testAccuracy[out.testAccuracy.length - 1];
-  for (const t of [testX, testY]) t.dispose();
+  for (const t of [testX, testY, trainX, trainY]) t?.dispose();
   batches.dispose();
   sgd.dispose();
   loss.dispose();
