@@ -65,11 +65,17 @@ function readConfig(): RunConfig | null {
   };
 }
 
+/** Selects `value`, adding it as an option when a link asked for one the list lacks. */
+function choose(select: HTMLSelectElement, value: number): void {
+  if (![...select.options].some((option) => Number(option.value) === value)) select.add(new Option(String(value)));
+  select.value = [...select.options].find((option) => Number(option.value) === value)!.value;
+}
+
 function applyConfig(config: RunConfig): void {
   controls.seed.value = String(config.seed);
-  controls.lr.value = String(config.lr);
-  controls.init.value = String(config.initStd);
-  controls.batch.value = String(config.batch);
+  choose(controls.lr, config.lr);
+  choose(controls.init, config.initStd);
+  choose(controls.batch, config.batch);
   controls.simd.checked = config.simd;
 }
 

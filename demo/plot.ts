@@ -16,7 +16,7 @@ export interface ChartOptions {
   yFormat?: (v: number) => string;
 }
 
-const MARGIN = { left: 48, right: 12, top: 10, bottom: 30 };
+const MARGIN = { left: 56, right: 12, top: 10, bottom: 30 };
 const AXIS = '#6b7280';
 const GRID = '#e5e7eb';
 
