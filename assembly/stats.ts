@@ -247,11 +247,7 @@ export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: us
       memory.fill(dP, 0, bytes);
       memory.fill(qP, 0, bytes);
       columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
-      if (moveFarShifts(W, invNb, shiftP, dP, qP)) {
-        memory.fill(dP, 0, bytes);
-        memory.fill(qP, 0, bytes);
-        columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
-      }
+      resumFarColumns(block, rows, W, stride, invNb, shiftP, dP, qP, rows4);
       mergeColumns(W, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
     }
   }
@@ -381,8 +377,10 @@ function columnSumsRow(p: usize, c0: i32, W: i32, shiftP: usize, dP: usize, qP: 
 }
 
 // Moves the shift of every channel whose Σd² − (Σd)²/n would cancel (see the top of this
-// file) to its block mean; true if any moved.
-function moveFarShifts(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize): bool {
+// file) to its block mean and sums that column again. A few such columns are summed one
+// by one; when more than one in eight moved (an offset jump across all channels), the
+// whole block is summed again row by row.
+function resumFarColumns(block: usize, rows: i32, W: i32, stride: usize, invNb: f64, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     let far = f32x4.splat(0);
@@ -392,16 +390,31 @@ function moveFarShifts(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize):
     }
     if (v128.any_true(far)) c = 0;
   }
-  let moved = false;
+  let moved = 0;
+  for (let i = c; i < W; i++) {
+    const o = <usize>i << 2;
+    const d = <f64>load<f32>(dP + o);
+    if (d * d * invNb > 0.5 * <f64>load<f32>(qP + o)) moved++;
+  }
+  if (moved == 0) return;
+  const all = moved > W >> 3;
   for (; c < W; c++) {
     const o = <usize>c << 2;
     const d = <f64>load<f32>(dP + o);
     if (d * d * invNb > 0.5 * <f64>load<f32>(qP + o)) {
-      store<f32>(shiftP + o, <f32>(<f64>load<f32>(shiftP + o) + d * invNb));
-      moved = true;
+      const shift = <f32>(<f64>load<f32>(shiftP + o) + d * invNb);
+      store<f32>(shiftP + o, shift);
+      if (!all) {
+        store<f32>(dP + o, <f32>centredSums(block + o, rows, 1, stride, shift));
+        store<f32>(qP + o, <f32>sumSquares);
+      }
     }
   }
-  return moved;
+  if (all) {
+    memory.fill(dP, 0, <usize>W << 2);
+    memory.fill(qP, 0, <usize>W << 2);
+    columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
+  }
 }
 
 // Statistics alone, for callers that merge them across workers (sync batch norm).
