@@ -5,7 +5,8 @@ Run with the system interpreter (Debian python3-torch), after or before `npm run
     /usr/bin/python3 scripts/bench_torch.py [--quick] [--out bench/results/torch.json]
 
 For each workload, operation and thread count (1 and 2) it writes the median time per
-call in microseconds; `npm run bench` merges the file into its table when it exists.
+call in microseconds (the best of 3 rounds, like the wasm rows: the machine is shared);
+`npm run bench` merges the file into its table when it exists.
 What each operation includes, matching the wasm rows:
   forward-train  BatchNorm forward in training mode (batch stats, running stats updated)
   forward-eval   forward in eval mode (running stats)
@@ -95,13 +96,15 @@ def main():
     with open(os.path.join(ROOT, 'bench', 'workloads.json')) as f:
         spec = json.load(f)
     workloads = spec['workloads'] + spec['sweep']
-    budget, min_samples = (0.05, 3) if args.quick else (0.4, 7)
+    budget, min_samples, rounds = (0.05, 3, 1) if args.quick else (0.25, 5, 3)
     results = {}
     for threads in [int(t) for t in args.threads.split(',')]:
         torch.set_num_threads(threads)
         for w in workloads:
-            for op, us in bench_workload(w, budget, min_samples).items():
-                results.setdefault(w['id'], {}).setdefault(op, {})[str(threads)] = us
+            for _ in range(rounds):
+                for op, us in bench_workload(w, budget, min_samples).items():
+                    slot = results.setdefault(w['id'], {}).setdefault(op, {})
+                    slot[str(threads)] = min(us, slot.get(str(threads), float('inf')))
             print(f"torch {threads} thread(s) {w['id']}: " + ', '.join(
                 f"{op} {results[w['id']][op][str(threads)]:.1f} us" for op in results[w['id']]), flush=True)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
@@ -112,6 +115,7 @@ def main():
             'machine': platform.machine(),
             'cpus': os.cpu_count(),
             'quick': args.quick,
+            'rounds': rounds,
             'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
             'unit': 'us per call, median',
             'results': results,
