@@ -6,6 +6,7 @@
 //   softmax cross-entropy over rows of logits, labels as class indices stored in f32:
 //                 loss = mean_r(logsumexp(z_r) − z_r[label_r]),  dz = (softmax(z) − onehot)/R
 //   SGD (PyTorch's): d = g + wd·p;  buf = μ·buf + d (buf = d on the first step);  p −= lr·buf
+//   dropout       y = x·mask,  mask[i] = [hash(seed, i) ≥ p·2³²]/(1 − p),   dx = dy·mask
 // Reductions that return a number (loss, dot, squared distance) add f32 lane sums per
 // block into an f64 total, so a sum over 10^6 values does not drift.
 

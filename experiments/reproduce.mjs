@@ -31,8 +31,6 @@ import { firstLastRatio, generalizationGap } from './lib/measures.mjs';
 import { oursStepsPerSecond, tfjsStepsPerSecond } from './lib/speed.mjs';
 import { stepsTo, summarize, writeReport } from './lib/report.mjs';
 
-const pct = (v) => `${Math.round(v * 100)}%`;
-
 const DEFAULTS = { seed: 1, steps: 3000, out: 'report' };
 // The paper's schedule for Figure 1 is 50,000 steps; `--steps 50000` runs it.
 const PAPER_STEPS = 50000;
@@ -292,7 +290,7 @@ async function main() {
       'gradient predictiveness': sant.gradientPredictiveness,
       'effective β-smoothness': sant.betaSmoothness,
     }),
-    'initialization.svg': initializationSpec(`Initial weight scale: final test accuracy and steps to ${pct(results.initialization.target)}`, results.initialization),
+    'initialization.svg': initializationSpec(`Initial weights: final test accuracy and steps to ${Math.round(results.initialization.target * 100)}%`, results.initialization),
     'regularization.svg': regularizationSpec('Train (dashed) and test accuracy: BN, Dropout, both, neither', results.regularization),
     'vanishing-gradients.svg': gradNormSpec(`‖∂L/∂W‖ per layer, ${vc.hidden.length}-hidden-layer sigmoid net (log scale)`, results.vanishingGradients),
     'internal-covariate-shift.svg': covariateShiftSpec('Santurkar et al. ICS: gradient change after the layers below update', results.internalCovariateShift),

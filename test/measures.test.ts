@@ -142,5 +142,6 @@ describe('issue 8 measures on hand-worked networks', () => {
     for (const norms of measured.gradNorms) expect(norms).toHaveLength(3);
     expect(measured.ics).toHaveLength(3);
     for (const m of measured.ics) expect(m.cosine).toBeLessThanOrEqual(1 + 1e-6);
+    expect(() => train(rt, data, { ...options, momentum: 0.9, icsAt: at }, () => {})).toThrow(/needs plain SGD \(momentum 0\)/);
   });
 });

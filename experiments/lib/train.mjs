@@ -150,6 +150,9 @@ export function train(rt, data, options, tick) {
     hidden, bn, noisy, initStd, lr, momentum, steps, evalAt, probeAt = [], stepSizes = [], seeds,
     activation, dropout, trainEval = false, gradNormAt = [], icsAt = [], icsLinear = 0,
   } = options;
+  // The ICS measure replays this step's update below the layer as W − lr·g: exact only
+  // for plain SGD.
+  if (icsAt.length > 0 && momentum !== 0) throw new RangeError(`icsAt: the ICS measure needs plain SGD (momentum 0), got momentum ${momentum}`);
   const { net, sigmoidInput } = buildNetwork(rt, {
     hidden, bn, noisy, initStd, initRng: new nn.Rng(seeds.init), noiseRng: new nn.Rng(seeds.noise),
     activation, dropout, dropoutRng: dropout > 0 ? new nn.Rng(seeds.dropout) : undefined,
