@@ -108,12 +108,14 @@ interface MeanInvstd {
   invstd: Float64Array;
 }
 
-// mean and invstd = 1/sqrt(var + eps), checked and copied before anything is allocated.
+// mean and invstd, checked and copied before anything is allocated. invstd follows ATen's
+// InvStd: 1/sqrt(var + eps), but 0 when both are 0, so a constant channel with eps = 0
+// normalizes to beta (and its gradient to 0) instead of 0·Inf = NaN.
 function meanInvstd(stats: ElemtStats, C: number, e: number): MeanInvstd {
   if (stats === null || typeof stats !== 'object') throw typeError('stats', 'an object with mean and var', stats);
   const mean = channelArray('stats.mean', stats.mean, C);
   const invstd = channelArray('stats.var', stats.var, C);
-  for (let c = 0; c < C; c++) invstd[c] = 1 / Math.sqrt(invstd[c]! + e);
+  for (let c = 0; c < C; c++) invstd[c] = invstd[c] === 0 && e === 0 ? 0 : 1 / Math.sqrt(invstd[c]! + e);
   return { mean, invstd };
 }
 
