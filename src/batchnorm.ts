@@ -66,8 +66,9 @@ export class BatchNorm {
   readonly #dims: 1 | 2 | 3;
   #workspace: ops.Workspace | null;
   #saved: Saved | null = null;
-  /** The tensors above that exist, by name, for the disposed check. */
-  readonly #owned: [string, Tensor][] = [];
+  /** The tensors above that exist, and their names, for the disposed check. */
+  readonly #owned: Tensor[] = [];
+  readonly #ownedNames: string[] = [];
 
   /** @internal use rt.batchNorm1d/2d/3d */
   constructor(rt: Runtime, dims: 1 | 2 | 3, numFeatures: number, options: BatchNormOptions = {}) {
@@ -94,7 +95,8 @@ export class BatchNorm {
     this.channelsLast = checkBoolean('options.channelsLast', options.channelsLast === undefined ? false : options.channelsLast);
     const make = (name: string): Tensor => {
       const t = rt.newTensor([C], C, 'numFeatures');
-      this.#owned.push([name, t]);
+      this.#owned.push(t);
+      this.#ownedNames.push(name);
       return t;
     };
     try {
@@ -106,7 +108,7 @@ export class BatchNorm {
       this.runningVar = this.trackRunningStats ? make('runningVar') : null;
       this.#workspace = new ops.Workspace(rt.allocate(ops.Workspace.bytes(C), 'numFeatures'), C);
     } catch (error) {
-      for (const [, t] of this.#owned) t.dispose();
+      for (const t of this.#owned) t.dispose();
       throw error;
     }
     for (const key of FROZEN) Object.defineProperty(this, key, { writable: false });
@@ -260,8 +262,9 @@ export class BatchNorm {
   // on its own would otherwise reach the kernels as pointer 0, which they read as "absent".
   #live(): ops.Workspace {
     if (this.#workspace === null) throw disposedError(String(this));
-    for (const [name, t] of this.#owned) {
-      if (t.ptr === 0) throw disposedError(`${this}.${name}`, 'dispose the layer, not its tensors');
+    const owned = this.#owned;
+    for (let i = 0; i < owned.length; i++) {
+      if (owned[i]!.ptr === 0) throw disposedError(`${this}.${this.#ownedNames[i]}`, 'dispose the layer, not its tensors');
     }
     return this.#workspace;
   }
