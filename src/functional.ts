@@ -3,7 +3,9 @@
 // Per-channel quantities cross the boundary as Float64Array copies.
 import type { Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
-import { checkBoolean, checkNonNegativeFinite, checkNumber, checkPositiveInteger, rangeError, typeError } from './errors.js';
+import {
+  checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, rangeError, typeError,
+} from './errors.js';
 import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
@@ -167,11 +169,16 @@ export function batchNormStats(rt: Runtime, x: Tensor, options?: LayoutOptions):
 /** Chan et al.'s merge of per-worker stats: what an all-gather of batchNormStats feeds. */
 export function mergeChannelStats(parts: readonly ChannelStats[]): ChannelStats {
   if (!Array.isArray(parts) || parts.length === 0) throw typeError('parts', 'a non-empty array of ChannelStats', parts);
-  const C = parts[0]!.mean.length;
+  const first: unknown = (parts[0] as Partial<ChannelStats> | null | undefined)?.mean;
+  if (first === null || typeof first !== 'object' || typeof (first as ArrayLike<number>).length !== 'number') {
+    throw typeError('parts[0].mean', 'an array-like of per-channel means', first);
+  }
+  const C = (first as ArrayLike<number>).length;
   const mean = new Float64Array(C), m2 = new Float64Array(C);
   let count = 0;
   parts.forEach((part, i) => {
-    if (!Number.isSafeInteger(part?.count) || part.count < 0) throw typeError(`parts[${i}].count`, 'a non-negative integer', part?.count);
+    if (part === null || typeof part !== 'object') throw typeError(`parts[${i}]`, 'a ChannelStats ({ count, mean, var })', part);
+    checkNonNegativeInteger(`parts[${i}].count`, part.count);
     const pm = channelArray(`parts[${i}].mean`, part.mean, C), pv = channelArray(`parts[${i}].var`, part.var, C);
     if (part.count === 0) return;
     const n = count + part.count;

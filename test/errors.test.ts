@@ -3,7 +3,7 @@
 // value; after every throw the runtime holds exactly the memory it held before and the layer
 // is as it was (a failed call changes nothing).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
+import { init, mergeChannelStats, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
 
 // Bad values reach the API through `bad(...)`: the types say they cannot, plain JS callers can.
 const bad = (value: unknown): never => value as never;
@@ -286,6 +286,21 @@ const TABLE: Record<string, Row[]> = {
     { what: 'unexpected key', run: (f) => f.bn1.loadStateDict({ ...f.bn1.stateDict(), gamma: new Float32Array(3) } as never), type: RangeError, message: /^stateDict: unexpected key "gamma" \(expected weight, bias, running_mean, running_var, num_batches_tracked\)$/ },
     { what: 'running stats into a layer without them', run: (f) => f.bnNoStats.loadStateDict(f.bn1.stateDict()), type: RangeError, message: /^stateDict: unexpected key "running_mean"/ },
     { what: 'null', run: (f) => f.bn1.loadStateDict(bad(null)), type: TypeError, message: /^stateDict: expected an object, got null$/ },
+  ],
+  'sync batch norm statistics': [
+    { what: 'mergeChannelStats([])', run: () => mergeChannelStats([]), type: TypeError, message: /^parts: expected a non-empty array of ChannelStats, got \[\]$/ },
+    { what: 'mergeChannelStats([null])', run: () => mergeChannelStats(bad([null])), type: TypeError, message: /^parts\[0\]\.mean: expected an array-like of per-channel means, got undefined$/ },
+    { what: 'count -1', run: () => mergeChannelStats([{ count: -1, mean: new Float64Array(2), var: new Float64Array(2) }]), type: RangeError, message: /^parts\[0\]\.count: expected a non-negative integer, got -1$/ },
+    {
+      what: 'parts of different channel counts', type: RangeError, message: /^parts\[1\]\.mean: expected 2 values, got a Float64Array of length 3$/,
+      run: () => mergeChannelStats([{ count: 2, mean: new Float64Array(2), var: new Float64Array(2) }, { count: 2, mean: new Float64Array(3), var: new Float64Array(3) }]),
+    },
+    { what: 'parts[1] a number', run: () => mergeChannelStats(bad([{ count: 2, mean: [0], var: [1] }, 5])), type: TypeError, message: /^parts\[1\]: expected a ChannelStats \(\{ count, mean, var \}\), got 5$/ },
+    { what: 'elemt stats null', run: (f) => rt.batchNormElemt(f.x, bad(null)), type: TypeError, message: /^stats: expected an object with mean and var, got null$/ },
+    {
+      what: 'backwardElemt count 0', type: RangeError, message: /^stats\.count: expected a positive integer, got 0$/,
+      run: (f) => rt.batchNormBackwardElemt(f.dy, f.x, { count: 0, mean: [0, 0, 0], var: [1, 1, 1], sumDy: new Float64Array(3), sumDyXmu: new Float64Array(3) }),
+    },
   ],
   'readonly properties cannot be reassigned from plain JS': [
     // ES modules are strict code, so these assignments throw instead of being ignored; without

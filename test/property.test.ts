@@ -5,7 +5,7 @@
 // Fixed seed (BN_PROPERTY_SEED=<n> for another); failures print the seed and the shrunk case.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
+import { init, mergeChannelStats, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
 import { layoutOf, maxAbs, maxAbsDiff, randn, referenceBackward, referenceForward, Rng, uniform, type RandnOptions, type Values } from './reference.js';
 
 const SEED = Number(process.env['BN_PROPERTY_SEED'] ?? 20180525);
@@ -392,6 +392,7 @@ describe('arbitrary arguments to every public entry', () => {
       ['rt.batchNormElemt', (a, b, c) => call(rt.batchNormElemt).call(rt, a, b, c)],
       ['rt.batchNormBackwardReduce', (a, b, c, d) => call(rt.batchNormBackwardReduce).call(rt, a, b, c, d)],
       ['rt.batchNormBackwardElemt', (a, b, c, d) => call(rt.batchNormBackwardElemt).call(rt, a, b, c, d)],
+      ['mergeChannelStats', (a, b) => call(mergeChannelStats)([a, b])],
     ];
 
     // Mostly plausible first arguments, so the later checks of each entry are reached too.
