@@ -38,7 +38,7 @@ abstract class Elementwise implements Layer {
   backward(dy: Tensor, inputGrad = true): Tensor | null {
     this.#live();
     checkGrad(dy, this.#out.current, this.name);
-    if (this.input!.disposed) throw new Error(`${this.name}: the input saved by forward() was disposed before backward()`);
+    if (this.input!.disposed) throw new TypeError(`${this.name}: the input saved by forward() was disposed before backward()`);
     if (!inputGrad) return null;
     const dx = this.#dx.get(this.rt, dy.shape);
     this.gradient(dy, dx);

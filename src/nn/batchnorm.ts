@@ -36,7 +36,8 @@ export class BatchNormLayer implements Layer {
   forward(x: Tensor): Tensor {
     this.#live();
     // The BatchNorm checks the rest of x (shape, runtime); this sizes the output.
-    if (!(x instanceof Tensor) || x.disposed) throw typeError('x', 'a live Tensor', x);
+    if (!(x instanceof Tensor)) throw typeError('x', 'a Tensor', x);
+    x.runtime.checkTensor('x', x);
     return this.module.forward(x, this.#out.get(x.runtime, x.shape));
   }
 

@@ -71,7 +71,7 @@ export function checkRows(rt: Runtime, argument: string, x: Tensor, features: nu
 
 /** dy must match the shape of what forward() produced. */
 export function checkGrad(dy: Tensor, output: Tensor | null, layer: string): void {
-  if (output === null) throw new Error(`${layer}: backward() called before forward()`);
+  if (output === null) throw new TypeError(`${layer}: backward() called before forward()`);
   output.runtime.checkTensor('dy', dy);
   if (!sameShape(dy.shape, output.shape)) {
     throw new RangeError(`dy: expected shape ${formatShape(output.shape)} (${layer}'s output), got ${formatShape(dy.shape)}`);

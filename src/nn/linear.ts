@@ -91,7 +91,7 @@ export class Linear implements Layer {
     this.#live();
     checkGrad(dy, this.#out.current, 'Linear');
     const x = this.#input!;
-    if (x.disposed) throw new Error(`Linear: the input ${x} saved by forward() was disposed before backward()`);
+    if (x.disposed) throw new TypeError(`Linear: the input ${x} saved by forward() was disposed before backward()`);
     const k = this.#rt.kernels;
     const M = dy.shape[0]!;
     k.f32_matmul_tn_acc(dy.ptr, x.ptr, this.weightGrad.ptr, M, this.outFeatures, this.inFeatures);

@@ -44,7 +44,7 @@ export class SoftmaxCrossEntropy {
   /** d loss / d logits of the last forward(); owned by the loss, valid until the next. */
   backward(): Tensor {
     const grad = this.#grad.current;
-    if (grad === null || !this.#fresh) throw new Error('SoftmaxCrossEntropy: backward() called before forward()');
+    if (grad === null || !this.#fresh) throw new TypeError('SoftmaxCrossEntropy: backward() called before forward()');
     return grad;
   }
 
