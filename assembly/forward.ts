@@ -4,7 +4,8 @@
 // from x exactly, and the f64 remainder folded into the offset: on data with a large
 // offset x·α + β loses the digits that (x − shift)·scale keeps.
 //
-// Training: invstd = 1/sqrt(M2/n + eps) from the batch (biased variance); running stats
+// Training: invstd = 1/sqrt(M2/n + eps) from the batch (biased variance), 0 when that sum is
+// 0 (ATen's rule for eps = 0 on a constant channel: y = β, not NaN); running stats
 // r = (1 − m)·r + m·batch with the unbiased variance M2/(n − 1). Eval: the running stats.
 //
 // coef is f32[3C]: shift[C], scale[C], offset[C]. saveMean/saveInvstd are f64[C] and hold
@@ -43,7 +44,8 @@ import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
   const pm = saveMean + (<usize>c << 3), pi = saveInvstd + (<usize>c << 3);
   const mean = load<f64>(pm);
   const m2 = load<f64>(pi);
-  const invstd = 1.0 / Math.sqrt(m2 * invN + eps);
+  const v = m2 * invN + eps;
+  const invstd = v == 0 ? 0 : 1.0 / Math.sqrt(v);
   store<f64>(pi, invstd);
   if (runMean) {
     const rm = runMean + (<usize>c << 2), rv = runVar + (<usize>c << 2);
@@ -67,7 +69,8 @@ function finishTrain(
     for (; c + 2 <= C; c += 2) {
       const o8 = <usize>c << 3, o4 = <usize>c << 2;
       const mean = v128.load(saveMean + o8), m2 = v128.load(saveInvstd + o8);
-      const invstd = f64x2.div(f64x2.splat(1.0), f64x2.sqrt(f64x2.add(f64x2.mul(m2, f64x2.splat(invN)), f64x2.splat(eps))));
+      const v = f64x2.add(f64x2.mul(m2, f64x2.splat(invN)), f64x2.splat(eps));
+      const invstd = v128.andnot(f64x2.div(f64x2.splat(1.0), f64x2.sqrt(v)), f64x2.eq(v, f64x2.splat(0)));
       v128.store(saveInvstd + o8, invstd);
       if (runMean) {
         const rm = runMean + o4, rv = runVar + o4;

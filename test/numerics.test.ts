@@ -230,19 +230,28 @@ describe.each(['simd', 'scalar'] as const)('%s build: zero variance', (build) =>
     for (const t of [x, bias, y, dy, dx]) t.dispose();
   });
 
-  // KNOWN KERNEL GAP (assembly/, reported to the lead): the training kernels compute
-  // invstd = 1/sqrt(var + eps) without InvStd's zero case, so eps = 0 on a constant channel
-  // gives NaN where PyTorch gives β. it.fails keeps this visible: when the kernel is fixed this
-  // test starts failing and the .fails comes off.
-  it.fails('KNOWN KERNEL GAP: training with eps = 0 on a constant channel gives y = β and dx = 0 like PyTorch', () => {
+  // ATen's InvStd: invstd = 0 when var + eps == 0, so eps = 0 on a constant channel gives
+  // y = β and dx = 0 in training instead of NaN. Interleaved and planar kernels both.
+  it('training with eps = 0 on a constant channel gives y = β and dx = 0 like PyTorch', () => {
     const rt = runtimes[build];
-    const bn = rt.batchNorm1d(2, { eps: 0 });
-    const y = bn.forward(rt.tensor([2, 2], [3, 1, 3, 2]));
-    const dx = bn.backward(rt.tensor([2, 2], [1, 2, 3, 4]));
-    try {
-      expect([y.data[0], y.data[2], dx.data[0], dx.data[2], bn.weightGrad!.data[0]]).toEqual([0, 0, 0, 0, 0]);
-    } finally {
-      bn.dispose();
+    for (const [bn, shape, data] of [
+      [rt.batchNorm1d(2, { eps: 0 }), [2, 2], [3, 1, 3, 2]],
+      [rt.batchNorm1d(3, { eps: 0 }), [2, 3, 5], Array.from({ length: 30 }, (_, i) => (Math.floor(i / 5) % 3 === 0 ? 3 : i))],
+    ] as const) {
+      const x = rt.tensor(shape, data);
+      const dy = rt.tensor(shape, Array.from({ length: x.size }, (_, i) => i + 1));
+      const y = bn.forward(x);
+      const dx = bn.backward(dy);
+      try {
+        const constant = Array.from({ length: x.size }, (_, i) => i).filter((i) => (shape.length === 2 ? i % 2 === 0 : Math.floor(i / 5) % 3 === 0));
+        expect(constant.map((i) => y.data[i])).toEqual(constant.map(() => 0));
+        expect(constant.map((i) => dx.data[i])).toEqual(constant.map(() => 0));
+        expect(bn.weightGrad!.data[0]).toBe(0);
+        expect(Array.from(y.data).every(Number.isFinite)).toBe(true);
+      } finally {
+        for (const t of [x, dy, y, dx]) t.dispose();
+        bn.dispose();
+      }
     }
   });
 });
