@@ -1,4 +1,4 @@
-// Bad input, table-driven: every public entry, every check in docs/errors.md. Each row names
+// Bad input, table-driven: every public entry, every check in the README's Errors section. Each row names
 // the error type and a message pattern that must hold the argument, the expectation and the
 // value; after every throw the runtime holds exactly the memory it held before and the layer
 // is as it was (a failed call changes nothing).

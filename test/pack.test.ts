@@ -108,12 +108,12 @@ describe('init({ wasm }) in Node reads every documented source', () => {
   });
 });
 
-describe('docs/runtimes.md', () => {
+describe('README.md, Use it in ...', () => {
   it('shows the exact files the portability tests run', async () => {
-    const docs = await readFile(join(repoRoot, 'docs', 'runtimes.md'), 'utf8');
+    const docs = await readFile(join(repoRoot, 'README.md'), 'utf8');
     for (const file of ['node.mjs', 'browser.mjs', 'plain.html', 'index.html', 'worker.mjs', 'workerd.capnp']) {
       const source = await readFile(join(repoRoot, 'test', 'portability', 'app', file), 'utf8');
-      expect(docs.includes(source.trim()), `docs/runtimes.md quotes test/portability/app/${file} verbatim`).toBe(true);
+      expect(docs.includes(source.trim()), `README.md quotes test/portability/app/${file} verbatim`).toBe(true);
     }
     expect(docs).toContain(`npx esbuild worker.mjs ${ESBUILD_FLAGS.join(' ')}\n`);
   });
