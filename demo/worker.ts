@@ -6,6 +6,7 @@ import { init, type BatchNorm, type Runtime, type Tensor } from 'batchnorm-wasm'
 import * as nn from 'batchnorm-wasm/nn';
 import * as experiment from '../experiments/lib/train.mjs';
 import * as data from '../experiments/lib/data.mjs';
+import * as figure1 from '../experiments/lib/figure1.mjs';
 import { fetchDigits, type Digits } from './digits.ts';
 import {
   FIGURE1, MODELS,
@@ -23,7 +24,10 @@ interface NetworkOptions {
 }
 const buildNetwork = experiment.buildNetwork as (rt: Runtime, options: NetworkOptions) => { net: nn.Sequential; sigmoidInput: number };
 const percentile = experiment.percentile as (sorted: ArrayLike<number>, q: number) => number;
-const split = data.split as (digits: Digits, rng: nn.Rng, trainSize: number) => { train: Digits; test: Digits };
+const splitAndSeeds = figure1.splitAndSeeds as (digits: Digits, root: nn.Rng, trainSize: number) => {
+  data: { train: Digits; test: Digits };
+  seeds: { init: number; batches: number; noise: number; dropout: number };
+};
 const { CLASSES, PIXELS } = data as { CLASSES: number; PIXELS: number };
 
 const GRID_DIGITS = 12;
@@ -142,12 +146,9 @@ function tensors(rt: Runtime, batch: number, test: Digits): Pick<Session, 'x' | 
   };
 }
 
-/** The seeds and the split exactly as experiments/reproduce.mjs derives them from one seed. */
 async function newSession(config: RunConfig): Promise<Session> {
   const rt = await runtime(config.simd);
-  const root = new nn.Rng(config.seed);
-  const { train, test } = split(digits!, root.split(), FIGURE1.trainSize);
-  const seeds = { init: root.nextUint32(), batches: root.nextUint32(), noise: root.nextUint32() };
+  const { data: { train, test }, seeds } = splitAndSeeds(digits!, new nn.Rng(config.seed), FIGURE1.trainSize);
   const batchRng = new nn.Rng(seeds.batches);
   return {
     rt, config, train, test,

@@ -20,7 +20,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { init } from '../dist/index.node.js';
 import * as nn from '../dist/nn/index.js';
-import { loadDigits, split } from './lib/data.mjs';
+import { loadDigits } from './lib/load-digits.mjs';
+import { FIGURE1, splitAndSeeds } from './lib/figure1.mjs';
 import { train, checkpoints } from './lib/train.mjs';
 import { Progress } from './lib/progress.mjs';
 import {
@@ -36,13 +37,7 @@ const DEFAULTS = { seed: 1, steps: 3000, out: 'report' };
 const PAPER_STEPS = 50000;
 
 const CONFIG = Object.freeze({
-  trainSize: 8000,
-  hidden: [100, 100, 100],
-  batch: 60,
-  // Ioffe & Szegedy give neither; a small Gaussian and plain SGD at one rate for both models.
-  initStd: 0.01,
-  lr: 0.5,
-  momentum: 0,
+  ...FIGURE1,
   learningRates: [0.01, 0.1, 1, 10, 100],
   evalPoints: 30,
   probePoints: 10,
@@ -114,10 +109,7 @@ async function main() {
   const { seed, steps, full, out } = parseCli(process.argv.slice(2));
   const started = performance.now();
   const rt = await init();
-  const root = new nn.Rng(seed);
-  const data = split(await loadDigits(), root.split(), CONFIG.trainSize);
-  // Paired runs share their initial weights and their batch order.
-  const seeds = { init: root.nextUint32(), batches: root.nextUint32(), noise: root.nextUint32(), dropout: root.nextUint32() };
+  const { data, seeds } = splitAndSeeds(await loadDigits(), new nn.Rng(seed), CONFIG.trainSize);
 
   const rates = CONFIG.learningRates;
   const runs = 5 + 2 * rates.length;

@@ -70,18 +70,18 @@ const numberValue = async (page: Page, id: string) => Number(await value(page, i
  */
 async function nodeFigure1(steps: number): Promise<{ bn: number; plain: number }> {
   // @ts-expect-error: plain ESM without types
-  const { loadDigits, split } = await import('../experiments/lib/data.mjs');
+  const { loadDigits } = await import('../experiments/lib/load-digits.mjs');
+  // @ts-expect-error: plain ESM without types
+  const { FIGURE1, splitAndSeeds } = await import('../experiments/lib/figure1.mjs');
   // @ts-expect-error: plain ESM without types
   const { train } = await import('../experiments/lib/train.mjs');
   // The experiments' own copy of the package, so their instanceof checks hold.
   const nn = await import('../dist/nn/index.js');
   const { init } = await import('../dist/index.node.js');
   const rt = await init();
-  const root = new nn.Rng(1);
-  const data = split(await loadDigits(), root.split(), 8000);
-  const seeds = { init: root.nextUint32(), batches: root.nextUint32(), noise: root.nextUint32() };
+  const { data, seeds } = splitAndSeeds(await loadDigits(), new nn.Rng(1), FIGURE1.trainSize);
   const run = (bn: boolean): number => train(rt, data, {
-    hidden: [100, 100, 100], bn, noisy: false, initStd: 0.01, lr: 0.5, momentum: 0, steps, evalAt: [steps], seeds,
+    hidden: FIGURE1.hidden, bn, noisy: false, initStd: FIGURE1.initStd, lr: FIGURE1.lr, momentum: FIGURE1.momentum, steps, evalAt: [steps], seeds,
   }, () => {}).finalTestAccuracy;
   return { bn: run(true), plain: run(false) };
 }
