@@ -42,6 +42,22 @@ export function stateError(message: string): TypeError {
   return new TypeError(message);
 }
 
+// The two ways backward() can find nothing to differentiate, worded once for every layer;
+// `owner` (e.g. "Linear(3, 2)") says which layer of a network refused.
+function backwardOf(owner?: string): string {
+  return owner === undefined ? 'backward()' : `${owner}.backward()`;
+}
+
+/** backward() with no forward() before it. */
+export function noForwardError(owner?: string): TypeError {
+  return stateError(`${backwardOf(owner)}: expected a forward() first, got no saved input`);
+}
+
+/** The input forward() saved was disposed before backward(); `input` describes it ("Tensor [4, 3]"). */
+export function savedInputDisposedError(input: string, owner?: string): TypeError {
+  return stateError(`${backwardOf(owner)}: expected the input forward() saved to be live, got ${input} disposed (dispose it after backward())`);
+}
+
 // A finite number in [min, max]; `what` names the argument in the message.
 export function checkNumber(argument: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw typeError(argument, `a number in [${min}, ${max}]`, value);
