@@ -12,7 +12,7 @@
 // coef is f32[4C]: shift, k, p, q.
 
 import { CHUNK, LANES, ROWS4_MAX_BYTES, laneSum } from "./stats";
-import { applyPlanar, applyInterleaved } from "./forward";
+import { applyPlanar, applyInterleaved, gamma } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
 const DOT_TERMS: i32 = 16;
@@ -241,7 +241,7 @@ function addColumns(W: i32, sP: usize, dP: usize, sumDy: usize, sumDyXmu: usize)
 
 // Training-mode coefficients for channel c over 1/invCount values (global count under
 // sync batch norm); accumulates dγ, dβ when asked.
-function finishTrainChannel(
+function backwardCoefChannel(
   c: i32, C: i32, invCount: f64, weight: usize, mean: usize, invstd: usize,
   sumDy: usize, sumDyXmu: usize, gradWeight: usize, gradBias: usize, coef: usize,
 ): void {
@@ -251,7 +251,7 @@ function finishTrainChannel(
   accumulate(gradBias, c, s);
   accumulate(gradWeight, c, d * is);
   const shift = <f32>m;
-  const k = (weight ? <f64>load<f32>(weight + (<usize>c << 2)) : 1.0) * is;
+  const k = gamma(weight, c) * is;
   const p = -k * is * is * d * invCount;
   const q = -k * s * invCount - p * (m - <f64>shift);
   const at = coef + (<usize>c << 2), step = <usize>C << 2;
@@ -356,7 +356,7 @@ export function f32_bn_backward_train_planar(
   planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
   const invCount = 1.0 / (<f64>N * <f64>S);
   for (let c = 0; c < C; c++) {
-    finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+    backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
   }
   elemtPlanar(dy, x, dx, N, C, S, coef);
 }
@@ -368,7 +368,7 @@ export function f32_bn_backward_train_interleaved(
   interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef);
   const invCount = 1.0 / <f64>R;
   for (let c = 0; c < C; c++) {
-    finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+    backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
   }
   elemtInterleaved(dy, x, dx, R, C, coef);
 }
@@ -385,7 +385,7 @@ function foldEvalBackward(
     store<f64>(mean + (<usize>c << 3), <f64>load<f32>(runMean + o));
     store<f64>(invstd + (<usize>c << 3), is);
     store<f32>(coef + o, 0);
-    store<f32>(coef + step + o, <f32>((weight ? <f64>load<f32>(weight + o) : 1.0) * is));
+    store<f32>(coef + step + o, <f32>(gamma(weight, c) * is));
     store<f32>(coef + (step << 1) + o, 0);
   }
 }
@@ -443,7 +443,7 @@ export function f32_bn_backward_elemt_planar(
   sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
 ): void {
   const invCount = 1.0 / count;
-  for (let c = 0; c < C; c++) finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
+  for (let c = 0; c < C; c++) backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
   elemtPlanar(dy, x, dx, N, C, S, coef);
 }
 
@@ -452,6 +452,6 @@ export function f32_bn_backward_elemt_interleaved(
   sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
 ): void {
   const invCount = 1.0 / count;
-  for (let c = 0; c < C; c++) finishTrainChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
+  for (let c = 0; c < C; c++) backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
   elemtInterleaved(dy, x, dx, R, C, coef);
 }

@@ -15,7 +15,7 @@
 import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
 
 // @ts-ignore: decorator
-@inline function gamma(weight: usize, c: i32): f64 {
+@inline export function gamma(weight: usize, c: i32): f64 {
   return weight ? <f64>load<f32>(weight + (<usize>c << 2)) : 1.0;
 }
 
@@ -32,6 +32,22 @@ import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
   store<f32>(p, shift);
   store<f32>(p + step, s);
   store<f32>(p + (step << 1), <f32>(b - (mean - <f64>shift) * <f64>s));
+}
+
+// storeCoef for channels c and c + 1 at once, from f64x2 mean and invstd; only reached
+// inside ASC_FEATURE_SIMD branches, so the scalar build never compiles it.
+// @ts-ignore: decorator
+@inline function storeCoef2(coef: usize, C: i32, c: i32, mean: v128, invstd: v128, weight: usize, bias: usize): void {
+  const o4 = <usize>c << 2, step = <usize>C << 2;
+  const g = weight ? f64x2.promote_low_f32x4(v128.load64_zero(weight + o4)) : f64x2.splat(1.0);
+  const b = bias ? f64x2.promote_low_f32x4(v128.load64_zero(bias + o4)) : f64x2.splat(0.0);
+  const shift = f32x4.demote_f64x2_zero(mean);
+  const scale = f32x4.demote_f64x2_zero(f64x2.mul(g, invstd));
+  const offset = f64x2.sub(b, f64x2.mul(f64x2.sub(mean, f64x2.promote_low_f32x4(shift)), f64x2.promote_low_f32x4(scale)));
+  const p = coef + o4;
+  v128.store64_lane(p, shift, 0);
+  v128.store64_lane(p + step, scale, 0);
+  v128.store64_lane(p + (step << 1), f32x4.demote_f64x2_zero(offset), 0);
 }
 
 // Turns channel c's (mean, M2) over n values into invstd, updates the running stats and
@@ -64,7 +80,6 @@ function finishTrain(
   const invN = 1.0 / n, invN1 = 1.0 / (n - 1.0);
   let c = 0;
   if (ASC_FEATURE_SIMD) {
-    const step = <usize>C << 2;
     const m = f64x2.splat(momentum), keep = f64x2.splat(1.0 - momentum);
     for (; c + 2 <= C; c += 2) {
       const o8 = <usize>c << 3, o4 = <usize>c << 2;
@@ -78,15 +93,7 @@ function finishTrain(
         v128.store64_lane(rm, f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(keep, f64x2.promote_low_f32x4(v128.load64_zero(rm))), f64x2.mul(m, mean))), 0);
         v128.store64_lane(rv, f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(keep, f64x2.promote_low_f32x4(v128.load64_zero(rv))), f64x2.mul(m, unbiased))), 0);
       }
-      const g = weight ? f64x2.promote_low_f32x4(v128.load64_zero(weight + o4)) : f64x2.splat(1.0);
-      const b = bias ? f64x2.promote_low_f32x4(v128.load64_zero(bias + o4)) : f64x2.splat(0.0);
-      const shift = f32x4.demote_f64x2_zero(mean);
-      const scale = f32x4.demote_f64x2_zero(f64x2.mul(g, invstd));
-      const offset = f64x2.sub(b, f64x2.mul(f64x2.sub(mean, f64x2.promote_low_f32x4(shift)), f64x2.promote_low_f32x4(scale)));
-      const p = coef + o4;
-      v128.store64_lane(p, shift, 0);
-      v128.store64_lane(p + step, scale, 0);
-      v128.store64_lane(p + (step << 1), f32x4.demote_f64x2_zero(offset), 0);
+      storeCoef2(coef, C, c, mean, invstd, weight, bias);
     }
   }
   for (; c < C; c++) {
@@ -99,20 +106,11 @@ function finishTrain(
 export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize, bias: usize, eps: f64, coef: usize): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
-    const step = <usize>C << 2;
     for (; c + 2 <= C; c += 2) {
       const o4 = <usize>c << 2;
       const mean = f64x2.promote_low_f32x4(v128.load64_zero(runMean + o4));
       const invstd = f64x2.div(f64x2.splat(1.0), f64x2.sqrt(f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(runVar + o4)), f64x2.splat(eps))));
-      const g = weight ? f64x2.promote_low_f32x4(v128.load64_zero(weight + o4)) : f64x2.splat(1.0);
-      const b = bias ? f64x2.promote_low_f32x4(v128.load64_zero(bias + o4)) : f64x2.splat(0.0);
-      const shift = f32x4.demote_f64x2_zero(mean);
-      const scale = f32x4.demote_f64x2_zero(f64x2.mul(g, invstd));
-      const offset = f64x2.sub(b, f64x2.mul(f64x2.sub(mean, f64x2.promote_low_f32x4(shift)), f64x2.promote_low_f32x4(scale)));
-      const p = coef + o4;
-      v128.store64_lane(p, shift, 0);
-      v128.store64_lane(p + step, scale, 0);
-      v128.store64_lane(p + (step << 1), f32x4.demote_f64x2_zero(offset), 0);
+      storeCoef2(coef, C, c, mean, invstd, weight, bias);
     }
   }
   for (; c < C; c++) {
