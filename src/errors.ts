@@ -58,7 +58,7 @@ export function savedInputDisposedError(input: string, owner?: string): TypeErro
   return stateError(`${backwardOf(owner)}: expected the input forward() saved to be live, got ${input} disposed (dispose it after backward())`);
 }
 
-// A finite number in [min, max]; `what` names the argument in the message.
+// A finite number in [min, max]; `argument` names the argument in the message.
 export function checkNumber(argument: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw typeError(argument, `a number in [${min}, ${max}]`, value);
   if (!(value >= min && value <= max)) throw rangeError(argument, `a finite number in [${min}, ${max}]`, value);
