@@ -4,10 +4,10 @@ import type { Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
 import { disposeSymbol } from './tensor.js';
 import {
-  checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, disposedError, rangeError, stateError,
-  typeError,
+  checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, disposedError, noForwardError, rangeError,
+  savedInputDisposedError, typeError,
 } from './errors.js';
-import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
+import { checkBatchStatsCount, checkSameShape, formatShape, inputLayout, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
 export interface BatchNormOptions {
@@ -138,7 +138,7 @@ export class BatchNorm {
     const layout = inputLayout('x', x.shape, this.channelsLast, RANKS[this.#dims], this.numFeatures);
     const batchStats = this.training || !this.trackRunningStats;
     if (batchStats) checkBatchStatsCount(layout, x.shape);
-    const y = this.#output('out', out, x);
+    const y = rt.outputFor('out', out, x, [x]);
     let momentum = 0;
     if (this.training && this.trackRunningStats) {
       this.numBatchesTracked += 1;
@@ -161,15 +161,11 @@ export class BatchNorm {
     const ws = this.#live();
     const rt = this.#rt;
     const saved = this.#saved;
-    if (saved === null) throw stateError('backward(): expected a forward() first, got no saved input');
-    if (saved.x.disposed) {
-      throw stateError(`backward(): expected the input forward() saved to be live, got Tensor ${formatShape(saved.x.shape)} disposed (dispose it after backward())`);
-    }
+    if (saved === null) throw noForwardError();
+    if (saved.x.disposed) throw savedInputDisposedError(`Tensor ${formatShape(saved.x.shape)}`);
     rt.checkTensor('dy', dy);
-    if (!sameShape(dy.shape, saved.x.shape)) {
-      throw new RangeError(`dy: expected shape ${formatShape(saved.x.shape)} (the forward input's), got ${formatShape(dy.shape)}`);
-    }
-    const dx = this.#output('out', out, saved.x, dy);
+    checkSameShape('dy', dy.shape, saved.x.shape, "the forward input's");
+    const dx = rt.outputFor('out', out, saved.x, [saved.x, dy]);
     if (dy.size > 0) {
       const p = this.#params();
       const gw = this.weightGrad?.ptr ?? 0;
@@ -280,16 +276,5 @@ export class BatchNorm {
       runningMean: this.runningMean?.ptr ?? 0,
       runningVar: this.runningVar?.ptr ?? 0,
     };
-  }
-
-  // The caller's `out`, checked, or a new tensor shaped like `like`; never an input.
-  #output(argument: string, out: Tensor | undefined, like: Tensor, ...inputs: Tensor[]): Tensor {
-    if (out === undefined) return this.#rt.newTensor(like.shape, like.size);
-    this.#rt.checkTensor(argument, out);
-    if (!sameShape(out.shape, like.shape)) {
-      throw new RangeError(`${argument}: expected shape ${formatShape(like.shape)}, got ${formatShape(out.shape)}`);
-    }
-    if (out === like || inputs.includes(out)) throw new RangeError(`${argument}: must not be an input of the same call`);
-    return out;
   }
 }

@@ -6,7 +6,7 @@ import type { Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, rangeError, typeError,
 } from './errors.js';
-import { checkBatchStatsCount, formatShape, inputLayout, sameShape, type Layout } from './shape.js';
+import { checkBatchStatsCount, checkSameShape, inputLayout, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
 export interface LayoutOptions {
@@ -65,7 +65,7 @@ function layoutOptions(options: LayoutOptions | undefined): boolean {
 function channelTensor(rt: Runtime, argument: string, t: Tensor | null | undefined, C: number): number {
   if (t === undefined || t === null) return 0;
   rt.checkTensor(argument, t);
-  if (t.size !== C || t.shape.length !== 1) throw new RangeError(`${argument}: expected shape [${C}], got ${formatShape(t.shape)}`);
+  checkSameShape(argument, t.shape, [C]);
   return t.ptr;
 }
 
@@ -77,14 +77,6 @@ function channelArray(argument: string, values: unknown, C: number): Float64Arra
   }
   if ((values as ArrayLike<number>).length !== C) throw rangeError(argument, `${C} values`, values);
   return Float64Array.from(values as ArrayLike<number>);
-}
-
-function output(rt: Runtime, out: Tensor | undefined, like: Tensor, inputs: Tensor[]): Tensor {
-  if (out === undefined) return rt.newTensor(like.shape, like.size);
-  rt.checkTensor('options.out', out);
-  if (!sameShape(out.shape, like.shape)) throw new RangeError(`options.out: expected shape ${formatShape(like.shape)}, got ${formatShape(out.shape)}`);
-  if (inputs.includes(out)) throw new RangeError('options.out: must not be an input of the same call');
-  return out;
 }
 
 function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean): Layout {
@@ -145,7 +137,7 @@ export function batchNorm(rt: Runtime, x: Tensor, options: BatchNormFunctionalOp
   if (!training && p.runningMean === 0) throw new TypeError('options.runningMean: required when options.training is false');
   if (training) checkBatchStatsCount(L, x.shape);
   const ws = workspace(rt, C);
-  const y = output(rt, options.out, x, [x]);
+  const y = rt.outputFor('options.out', options.out, x, [x]);
   if (x.size > 0) {
     if (training) ops.forwardTrain(rt.kernels, L, x.ptr, y.ptr, p, momentum, e, ws);
     else ops.forwardEval(rt.kernels, L, x.ptr, y.ptr, p, e, ws);
@@ -156,7 +148,9 @@ export function batchNorm(rt: Runtime, x: Tensor, options: BatchNormFunctionalOp
 export function batchNormStats(rt: Runtime, x: Tensor, options?: LayoutOptions): ChannelStats {
   const L = input(rt, 'x', x, layoutOptions(options));
   const C = L.C;
-  if (L.count === 0) return { count: 0, mean: new Float64Array(C), var: new Float64Array(C) };
+  // The variance of no values is NaN (torch.var of an empty tensor), as mergeChannelStats
+  // gives for parts that count nothing; the mean is 0 there too.
+  if (L.count === 0) return { count: 0, mean: new Float64Array(C), var: new Float64Array(C).fill(NaN) };
   const ws = workspace(rt, C);
   ops.stats(rt.kernels, L, x.ptr, ws);
   const mean = f64(rt, ws.mean, C).slice();
@@ -205,7 +199,7 @@ export function batchNormElemt(rt: Runtime, x: Tensor, stats: ElemtStats, option
   const s = meanInvstd(stats, C, eps(options));
   const ws = workspace(rt, C);
   setMeanInvstd(rt, ws, s);
-  const y = output(rt, options.out, x, [x]);
+  const y = rt.outputFor('options.out', options.out, x, [x]);
   if (x.size > 0) ops.forwardElemt(rt.kernels, L, x.ptr, y.ptr, p, ws);
   return y;
 }
@@ -213,7 +207,7 @@ export function batchNormElemt(rt: Runtime, x: Tensor, stats: ElemtStats, option
 export function batchNormBackwardReduce(rt: Runtime, dy: Tensor, x: Tensor, mean: ArrayLike<number>, options?: LayoutOptions): BackwardSums {
   const L = input(rt, 'x', x, layoutOptions(options));
   rt.checkTensor('dy', dy);
-  if (!sameShape(dy.shape, x.shape)) throw new RangeError(`dy: expected shape ${formatShape(x.shape)} (x's), got ${formatShape(dy.shape)}`);
+  checkSameShape('dy', dy.shape, x.shape, "x's");
   const C = L.C;
   const m = channelArray('mean', mean, C);
   if (x.size === 0) return { sumDy: new Float64Array(C), sumDyXmu: new Float64Array(C) };
@@ -226,7 +220,7 @@ export function batchNormBackwardReduce(rt: Runtime, dy: Tensor, x: Tensor, mean
 export function batchNormBackwardElemt(rt: Runtime, dy: Tensor, x: Tensor, stats: BackwardElemtStats, options: ElemtOptions = {}): Tensor {
   const L = input(rt, 'x', x, layoutOptions(options));
   rt.checkTensor('dy', dy);
-  if (!sameShape(dy.shape, x.shape)) throw new RangeError(`dy: expected shape ${formatShape(x.shape)} (x's), got ${formatShape(dy.shape)}`);
+  checkSameShape('dy', dy.shape, x.shape, "x's");
   const C = L.C;
   const weight = channelTensor(rt, 'options.weight', options.weight, C);
   const s = meanInvstd(stats, C, eps(options));
@@ -237,7 +231,7 @@ export function batchNormBackwardElemt(rt: Runtime, dy: Tensor, x: Tensor, stats
   setMeanInvstd(rt, ws, s);
   f64(rt, ws.sumDy, C).set(sumDy);
   f64(rt, ws.sumDyXmu, C).set(sumDyXmu);
-  const dx = output(rt, options.out, x, [x, dy]);
+  const dx = rt.outputFor('options.out', options.out, x, [x, dy]);
   if (x.size > 0) ops.backwardElemt(rt.kernels, L, dy.ptr, x.ptr, dx.ptr, weight, count, ws);
   return dx;
 }

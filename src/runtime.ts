@@ -4,7 +4,7 @@ import type { Kernels } from './wasm.js';
 import { Tensor } from './tensor.js';
 import { BatchNorm, type BatchNormOptions } from './batchnorm.js';
 import { disposedError, rangeError, stateError, typeError } from './errors.js';
-import { checkShape, formatShape, sizeOf } from './shape.js';
+import { checkSameShape, checkShape, formatShape, sizeOf } from './shape.js';
 import * as functional from './functional.js';
 
 /** TLSF, the wasm heap, serves at most 1 GiB per block. */
@@ -168,6 +168,18 @@ export class Runtime {
       this.#scratchBytes = bytes;
     }
     return this.#scratchPtr;
+  }
+
+  /**
+   * @internal the output every op shares: the caller's `out`, checked, or a new tensor shaped
+   * like `like`; never one of `inputs`, which the kernels would read after writing
+   */
+  outputFor(argument: string, out: Tensor | undefined, like: Tensor, inputs: readonly Tensor[]): Tensor {
+    if (out === undefined) return this.newTensor(like.shape, like.size);
+    this.checkTensor(argument, out);
+    checkSameShape(argument, out.shape, like.shape);
+    if (inputs.includes(out)) throw new RangeError(`${argument}: must not be an input of the same call`);
+    return out;
   }
 
   /** @internal the argument check every entry point shares */

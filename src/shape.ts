@@ -84,3 +84,10 @@ export function checkBatchStatsCount(layout: Layout, shape: readonly number[]): 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+/** A RangeError naming `argument` unless `shape` is `expected`; `whose` says where that came from. */
+export function checkSameShape(argument: string, shape: readonly number[], expected: readonly number[], whose?: string): void {
+  if (!sameShape(shape, expected)) {
+    throw new RangeError(`${argument}: expected shape ${formatShape(expected)}${whose === undefined ? '' : ` (${whose})`}, got ${formatShape(shape)}`);
+  }
+}

@@ -4,7 +4,7 @@
 // a failure prints the seed and the shrunk case.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, type BatchNorm, type Runtime } from '../src/index.node.js';
+import { init, mergeChannelStats, type BatchNorm, type Runtime } from '../src/index.node.js';
 import { layoutOf, randn, referenceForward, Rng, uniform } from './reference.js';
 
 const SEED = Number(process.env['BN_PROPERTY_SEED'] ?? 20151103);
@@ -228,6 +228,21 @@ describe.each(['simd', 'scalar'] as const)('%s build: zero variance', (build) =>
     expect(dx.data[0]).toBe(0);
     expect(dx.data[2]).toBe(0);
     for (const t of [x, bias, y, dy, dx]) t.dispose();
+  });
+
+  // torch.var of an empty tensor is NaN; so is the merge of parts that count nothing, and an
+  // empty batch's stats must agree with both.
+  it('stats of an empty batch: count 0, mean 0, var NaN, the same as mergeChannelStats of empty parts', () => {
+    const rt = runtimes[build];
+    for (const [shape, channelsLast] of [[[0, 3], false], [[2, 3, 0], false], [[2, 0, 3], true]] as const) {
+      const x = rt.tensor(shape);
+      const stats = rt.batchNormStats(x, { channelsLast });
+      x.dispose();
+      expect(stats.count).toBe(0);
+      expect(Array.from(stats.mean)).toEqual([0, 0, 0]);
+      expect(Array.from(stats.var)).toEqual([NaN, NaN, NaN]);
+      expect(mergeChannelStats([stats, stats])).toEqual(stats);
+    }
   });
 
   // ATen's InvStd: invstd = 0 when var + eps == 0, so eps = 0 on a constant channel gives
