@@ -4,62 +4,25 @@
 // worker and draws them. `DEMO_SCREENSHOT=1` also trains a fresh page to step 3,000 and
 // writes docs/demo.png.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, createServer as createViteServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium, withRuntime } from './portability/runtimes.js';
+import { serveStatic, type StaticServer } from './portability/serve.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // Below a sub-path, as on a static host: the build must use relative URLs only.
 const MOUNT = '/hosted/demo/';
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
 // The series colors of demo/main.ts.
 const BN = [0x1d, 0x4e, 0xd8];
 const PLAIN = [0xea, 0x58, 0x0c];
 const STEPS = 400;
-
-async function serve(root: string): Promise<{ origin: string; close(): Promise<void> }> {
-  const server: Server = createServer(async (request, response) => {
-    const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    const path = pathname.startsWith(MOUNT) ? normalize(join(root, pathname.slice(MOUNT.length) || 'index.html')) : '';
-    if (!path.startsWith(root + sep)) {
-      response.writeHead(404).end();
-      return;
-    }
-    try {
-      const body = await readFile(path);
-      response.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('demo server: no TCP address');
-  return {
-    origin: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 const value = (page: Page, id: string) => page.$eval(`#${id}`, (e) => (e as HTMLElement).dataset.value ?? '');
 const numberValue = async (page: Page, id: string) => Number(await value(page, id));
@@ -113,7 +76,7 @@ function countColor(page: Page, id: string, rgb: number[]): Promise<number> {
 withRuntime('Chromium', await findChromium(), (executablePath, version) => {
   describe(`demo page, ${version}`, () => {
     let scratch: string | null = null;
-    let server: Awaited<ReturnType<typeof serve>> | null = null;
+    let server: StaticServer | null = null;
     let context: BrowserContext | null = null;
     let page: Page;
     const errors: string[] = [];
@@ -132,7 +95,7 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
         build: { outDir: site, emptyOutDir: true },
       });
       nodeAccuracies = await nodeFigure1(STEPS);
-      server = await serve(site);
+      server = await serveStatic(site, { mount: MOUNT });
       context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
         executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000, viewport: { width: 1280, height: 900 },
       });

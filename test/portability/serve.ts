@@ -5,6 +5,7 @@ import { extname, join, normalize, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.json': 'application/json',
@@ -17,10 +18,24 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(root: string): Promise<StaticServer> {
+export interface ServeOptions {
+  /** The URL path `root` is served below, '/' first and last (default '/'); a static host's sub-path. */
+  mount?: string;
+}
+
+export async function serveStatic(root: string, options: ServeOptions = {}): Promise<StaticServer> {
+  const mount = options.mount ?? '/';
+  const inside = root.endsWith(sep) ? root : root + sep;
   const server: Server = createServer(async (request, response) => {
-    const path = normalize(join(root, decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)));
-    if (!path.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+    if (!pathname.startsWith(mount)) {
+      response.writeHead(404).end();
+      return;
+    }
+    // A directory's URL serves its index.html, as static hosts do.
+    const relative = pathname.slice(mount.length);
+    const path = normalize(join(root, relative === '' || relative.endsWith('/') ? `${relative}index.html` : relative));
+    if (!path.startsWith(inside)) {
       response.writeHead(403).end();
       return;
     }
