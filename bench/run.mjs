@@ -14,6 +14,10 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { Bench } from 'tinybench';
 import { init } from '../dist/index.node.js';
+// The facade's own layout rule and kernel dispatch, so the kernel-alone row times the very
+// call the layer makes.
+import { layoutOf, sizeOf } from '../dist/shape.js';
+import { Workspace, forwardTrain } from '../dist/ops.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { sweepChart } from './chart.mjs';
@@ -43,7 +47,7 @@ const TRAFFIC = { 'forward-train': 2, 'forward-eval': 2, backward: 3, 'train-ste
 
 const IMPLS = {
   ours: 'batchnorm-wasm: the layer API (forward(x, out) / backward(dy, out)), SIMD build; tensors live in wasm memory, nothing is copied',
-  kernel: 'batchnorm-wasm kernel alone: the same wasm call without the facade (argument checks, layout, dispatch)',
+  kernel: 'batchnorm-wasm kernel alone: the layer\'s own forward-train dispatch (ops.forwardTrain, the same wasm call) without the layer (argument checks, layout)',
   copy: 'wasm memory.copy of the input\'s bytes into another buffer in the same memory (the physical limit: reads and writes every byte once)',
   js: 'plain JavaScript on Float32Arrays, two-pass mean/variance with f64 sums, same layout as ours; no copies',
   'tfjs-wasm': 'TensorFlow.js 4.22 tfjs-backend-wasm (SIMD, 1 thread), NHWC (its native layout): tf.moments + tf.batchNorm; train step = tf.grads of that; tensors created once, outputs disposed, no copies to JS; no running-stats update',
@@ -56,20 +60,6 @@ const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
 
 const unavailable = {};
 const skipped = new Set();
-
-function sizeOf(shape) {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-/** The kernel layout: planar [N, C, S] or interleaved [R, C]. */
-function layoutOf(shape, channelsLast) {
-  const size = sizeOf(shape);
-  if (!channelsLast && shape.length > 2) {
-    return { planar: true, N: shape[0], C: shape[1], S: size / (shape[0] * shape[1]), R: 0, size };
-  }
-  const C = channelsLast ? shape[shape.length - 1] : shape[1];
-  return { planar: false, N: 0, C, S: 0, R: size / C, size };
-}
 
 /** The same tensor with the channel axis last (tfjs) or second (ONNX). */
 function channelsLastShape(shape, channelsLast) {
@@ -136,23 +126,20 @@ function oursTasks(rt, w, L) {
   const dx = rt.tensor(w.shape);
   bn.forward(x, y);
   const k = rt.kernels;
-  const ws = k.alloc(48 * L.C);
+  const ws = new Workspace(rt.allocate(Workspace.bytes(L.C)), L.C);
+  const params = { weight: bn.weight.ptr, bias: bn.bias.ptr, runningMean: bn.runningMean.ptr, runningVar: bn.runningVar.ptr };
   const tasks = {
     'forward-train': () => { bn.training = true; bn.forward(x, y); },
     'forward-eval': () => { bn.training = false; bn.forward(x, y); },
     backward: () => { bn.backward(dy, dx); },
     'train-step': () => { bn.training = true; bn.forward(x, y); bn.backward(dy, dx); },
   };
-  const kernel = {
-    'forward-train': L.planar
-      ? () => k.f32_bn_forward_train_planar(x.ptr, y.ptr, L.N, L.C, L.S, bn.weight.ptr, bn.bias.ptr, bn.runningMean.ptr, bn.runningVar.ptr, MOMENTUM, EPS, ws, ws + 8 * L.C, ws + 32 * L.C)
-      : () => k.f32_bn_forward_train_interleaved(x.ptr, y.ptr, L.R, L.C, bn.weight.ptr, bn.bias.ptr, bn.runningMean.ptr, bn.runningVar.ptr, MOMENTUM, EPS, ws, ws + 8 * L.C, ws + 32 * L.C),
-  };
+  const kernel = { 'forward-train': () => forwardTrain(k, L, x.ptr, y.ptr, params, MOMENTUM, EPS, ws) };
   const copy = { copy: () => k.copy(y.ptr, x.ptr, L.size * 4) };
   const dispose = () => {
     for (const t of [x, dy, y, dx]) t.dispose();
     bn.dispose();
-    k.free(ws);
+    rt.free(ws.ptr, Workspace.bytes(L.C));
   };
   return { tasks, kernel, copy, dispose, prepare: { backward: () => { bn.training = true; bn.forward(x, y); } } };
 }
@@ -259,7 +246,7 @@ function loadTorch() {
 // ---- the run ----
 
 async function runWorkload(rt, w, ops, impls, torch) {
-  const L = layoutOf(w.shape, w.channelsLast);
+  const L = { ...layoutOf(w.shape, w.channelsLast), size: sizeOf(w.shape) };
   const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
   const ours = oursTasks(rt, w, L);
