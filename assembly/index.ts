@@ -14,7 +14,7 @@ export {
 } from "./backward";
 export { f32_matmul_nt, f32_matmul_nn, f32_matmul_tn_acc, f32_sum_rows_acc } from "./matmul";
 export {
-  f32_sigmoid, f32_sigmoid_backward, f32_relu, f32_relu_backward, f32_scale_shift_columns,
+  f32_sigmoid, f32_sigmoid_backward, f32_relu, f32_relu_backward, f32_scale_shift_interleaved,
   f32_softmax_xent, f32_argmax_correct, f32_sgd_momentum, f32_axpy, f32_dot, f32_sqdist,
+  f32_dropout, f32_mul,
 } from "./nn";
-export { f32_dropout, f32_mul } from "./nn";

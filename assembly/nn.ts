@@ -2,7 +2,7 @@
 // vector measures the experiments take of parameters and gradients.
 //   sigmoid       y = 1/(1 + e^−x),            dx = dy·y·(1 − y)
 //   relu          y = max(x, 0),               dx = dy·[x > 0]
-//   column affine y[r,c] = x[r,c]·scale[c] + shift[c]   (per-unit noise; backward: shift 0)
+//   scale-shift   y[r,c] = x[r,c]·scale[c] + shift[c]   (per-unit noise, [R, C] interleaved; backward: shift 0)
 //   softmax cross-entropy over rows of logits, labels as class indices stored in f32:
 //                 loss = mean_r(logsumexp(z_r) − z_r[label_r]),  dz = (softmax(z) − onehot)/R
 //   SGD (PyTorch's): d = g + wd·p;  buf = μ·buf + d (buf = d on the first step);  p −= lr·buf
@@ -85,8 +85,9 @@ export function f32_relu_backward(dy: usize, x: usize, dx: usize, n: i32): void 
   }
 }
 
-// y[r,c] = x[r,c]·scale[c] + shift[c] over R rows of C; shift = 0 (null) means none.
-export function f32_scale_shift_columns(x: usize, y: usize, R: i32, C: i32, scale: usize, shift: usize): void {
+// y[r,c] = x[r,c]·scale[c] + shift[c] over R rows of C channels, channels contiguous
+// (interleaved); shift = 0 (null) means none.
+export function f32_scale_shift_interleaved(x: usize, y: usize, R: i32, C: i32, scale: usize, shift: usize): void {
   const row = <usize>C << 2;
   for (let r = 0; r < R; r++, x += row, y += row) {
     let c = 0;
@@ -107,8 +108,11 @@ export function f32_scale_shift_columns(x: usize, y: usize, R: i32, C: i32, scal
   }
 }
 
-// Labels are trusted nowhere else: an index outside [0, C) or not an integer would read
-// another row's memory, so both label kernels check them first and report it.
+// The one exception to "kernels trust their arguments": labels are data, not sizes, and
+// checking them in the facade would take a JavaScript loop over every label of every
+// batch (the facade never loops over elements). An index outside [0, C) or not an integer
+// would read another row's memory, so both label kernels check first and report it
+// (NaN, -1); the facade turns that into a RangeError.
 function labelsValid(labels: usize, R: i32, C: i32): bool {
   for (let r = 0; r < R; r++) {
     const v = load<f32>(labels + (<usize>r << 2));
@@ -120,7 +124,7 @@ function labelsValid(labels: usize, R: i32, C: i32): bool {
 // Mean loss over R rows, NaN for an invalid label; writes dz unless dz = 0.
 // logsumexp around the row max in f32: every term e^(z − max) is in (0, 1] and the sum of
 // a row's C terms is in [1, C], so f32 loses nothing the f32 logits carry. (The f64
-// Math.exp/Math.log would pull about 6 KB of lookup tables into every build.) The row
+// Math.exp/Math.log would pull about 6.8 KB of lookup tables into every build.) The row
 // losses are summed in f64.
 export function f32_softmax_xent(z: usize, labels: usize, dz: usize, R: i32, C: i32): f64 {
   if (!labelsValid(labels, R, C)) return NaN;

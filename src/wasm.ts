@@ -53,7 +53,7 @@ export interface Kernels {
   f32_sigmoid_backward(dy: Ptr, y: Ptr, dx: Ptr, n: number): void;
   f32_relu(x: Ptr, y: Ptr, n: number): void;
   f32_relu_backward(dy: Ptr, x: Ptr, dx: Ptr, n: number): void;
-  f32_scale_shift_columns(x: Ptr, y: Ptr, R: number, C: number, scale: Ptr, shift: Ptr): void;
+  f32_scale_shift_interleaved(x: Ptr, y: Ptr, R: number, C: number, scale: Ptr, shift: Ptr): void;
   f32_softmax_xent(z: Ptr, labels: Ptr, dz: Ptr, R: number, C: number): number;
   f32_argmax_correct(z: Ptr, labels: Ptr, R: number, C: number): number;
   f32_sgd_momentum(p: Ptr, g: Ptr, buf: Ptr, n: number, lr: number, momentum: number, weightDecay: number, first: boolean): void;

@@ -86,7 +86,7 @@ export class UnitNoise implements Layer {
       this.#drawn = true;
     }
     const y = this.#out.get(this.#rt, x.shape);
-    this.#rt.kernels.f32_scale_shift_columns(x.ptr, y.ptr, x.shape[0]!, this.features, this.#scale.ptr, this.#shift.ptr);
+    this.#rt.kernels.f32_scale_shift_interleaved(x.ptr, y.ptr, x.shape[0]!, this.features, this.#scale.ptr, this.#shift.ptr);
     return y;
   }
 
@@ -95,7 +95,7 @@ export class UnitNoise implements Layer {
     checkGrad(dy, this.#out.current, 'UnitNoise');
     if (!inputGrad) return null;
     const dx = this.#dx.get(this.#rt, dy.shape);
-    this.#rt.kernels.f32_scale_shift_columns(dy.ptr, dx.ptr, dy.shape[0]!, this.features, this.#scale.ptr, 0);
+    this.#rt.kernels.f32_scale_shift_interleaved(dy.ptr, dx.ptr, dy.shape[0]!, this.features, this.#scale.ptr, 0);
     return dx;
   }
 
