@@ -570,7 +570,7 @@ describe('nn training and bookkeeping', () => {
     const layer = new nn.Linear(rt, 3, 2, { rng });
     const wrong = rt.tensor([4, 5]);
     expect(() => layer.forward(wrong)).toThrow('x: expected shape [N, 3], got [4, 5]');
-    expect(() => layer.backward(wrong)).toThrow('backward() called before forward()');
+    expect(() => layer.backward(wrong)).toThrow('Linear(3, 2, bias=true).backward(): expected a forward() first, got no saved input');
     expect(() => new nn.Linear(rt, 3, 2, {} as nn.LinearOptions)).toThrow(TypeError);
     expect(() => new nn.Linear(rt, 0, 2, { rng })).toThrow(RangeError);
     expect(() => new nn.Linear(rt, 3, 2, { rng, init: -1 })).toThrow(/options.init/);
@@ -584,6 +584,192 @@ describe('nn training and bookkeeping', () => {
     expect(() => new nn.Dropout(rt, 1.5, { rng })).toThrow(/^p: expected a finite number in \[0, 1\], got 1.5/);
     expect(() => new nn.Dropout(rt, 0.5, {} as nn.DropoutOptions)).toThrow('options.rng: expected an Rng');
     layer.dispose();
-    expect(() => layer.forward(wrong)).toThrow('Linear(3, 2) was disposed');
+    expect(() => layer.forward(wrong)).toThrow('Linear(3, 2, bias=true) was disposed');
+  });
+});
+
+// Each row: the call, the error type, and the whole message, so a change of wording or of
+// type fails here rather than in a user's catch.
+describe('nn error paths: type, wording and no side effects', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await init();
+  });
+
+  function expectError(run: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
+    let caught: unknown;
+    try {
+      run();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught, `expected ${type.name} ${message}`).toBeInstanceOf(type);
+    expect((caught as Error).message).toMatch(message);
+  }
+
+  it('BatchNormLayer: a refused input leaves the output, the live tensors and the running stats as they were', () => {
+    const layer = new nn.BatchNormLayer(rt.batchNorm1d(3));
+    const x = rt.tensor([4, 3], randn(new nn.Rng(2), 12));
+    const y = layer.forward(x);
+    const before = y.toArray();
+    const live = rt.memoryUsage().liveTensors;
+    const stats = layer.stateDict();
+    const bad: [number[], RegExp][] = [
+      [[4, 5], /^x: expected 3 channels on axis 1, got 5 in shape \[4, 5\]$/],
+      [[6, 5], /^x: expected 3 channels on axis 1, got 5 in shape \[6, 5\]$/],
+      [[2, 3, 1, 1], /^x: expected 2D or 3D input \(got 4D input of shape \[2, 3, 1, 1\]\)$/],
+      [[1, 3], /^Expected more than 1 value per channel when training, got input size \[1, 3\]$/],
+    ];
+    for (const [shape, message] of bad) {
+      const wrong = rt.tensor(shape);
+      expectError(() => layer.forward(wrong), RangeError, message);
+      wrong.dispose();
+      expect(layer.output, `${shape}: the output is the last good forward's`).toBe(y);
+      expect(y.disposed).toBe(false);
+      expect(Array.from(y.data)).toEqual(Array.from(before));
+      expect(rt.memoryUsage().liveTensors, `${shape}: no tensor left behind`).toBe(live);
+    }
+    expect(layer.stateDict()).toEqual(stats);
+    // backward still differentiates the last good forward.
+    const dy = rt.tensor([4, 3], randn(new nn.Rng(3), 12));
+    expect(layer.backward(dy)!.shape).toEqual([4, 3]);
+    for (const t of [x, dy]) t.dispose();
+    layer.dispose();
+  });
+
+  it('vector measures name each argument and check it is a tensor', () => {
+    const a = rt.tensor([2, 3]);
+    const b = rt.tensor([6]);
+    const short = rt.tensor([5]);
+    expectError(() => nn.addScaled(a, 'x' as never, 1, b), TypeError, /^x: expected a Tensor, got "x"$/);
+    expectError(() => nn.addScaled(a, b, 1, null as never), TypeError, /^y: expected a Tensor, got null$/);
+    expectError(() => nn.addScaled({} as never, a, 1, b), TypeError, /^out: expected a Tensor, got an object$/);
+    expectError(() => nn.addScaled(a, a, '2' as never, b), TypeError, /^alpha: expected a number, got "2"$/);
+    expectError(() => nn.addScaled(a, a, 1, short), RangeError, /^y: expected 6 values \(like x, \[2, 3\]\), got \[5\]$/);
+    expectError(() => nn.dot(undefined as never, b), TypeError, /^a: expected a Tensor, got undefined$/);
+    expectError(() => nn.squaredDistance(a, 3 as never), TypeError, /^b: expected a Tensor, got 3$/);
+    short.dispose();
+    expectError(() => nn.dot(a, short), TypeError, /^b: Tensor \[5\] was disposed and cannot be used$/);
+    // Same size, different shape is fine: the measures are over flat vectors.
+    a.data.set([1, 2, 3, 4, 5, 6]);
+    b.data.set([1, 1, 1, 1, 1, 1]);
+    expect(nn.dot(a, b)).toBe(21);
+    expect(Array.from(nn.addScaled(b, a, -1, b).data)).toEqual([0, 1, 2, 3, 4, 5]);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('SGD: use after dispose() is an error, not plain SGD; the hyperparameters are non-negative finite numbers', () => {
+    const value = rt.tensor([3], [1, 2, 3]);
+    const grad = rt.tensor([3], [1, 1, 1]);
+    const sgd = new nn.SGD([{ name: 'w', value, grad }], { lr: 0.1, momentum: 0.9 });
+    sgd.step();
+    const after = value.toArray();
+    sgd.dispose();
+    expectError(() => sgd.step(), TypeError, /^SGD was disposed and cannot be used$/);
+    expectError(() => sgd.zeroGrad(), TypeError, /^SGD was disposed and cannot be used$/);
+    expect(Array.from(value.data)).toEqual(Array.from(after));
+    expect(Array.from(grad.data)).toEqual([1, 1, 1]);
+    const params = [{ name: 'w', value, grad }];
+    expectError(() => new nn.SGD(params, { lr: Infinity }), RangeError, /^options\.lr: expected a non-negative finite number, got Infinity$/);
+    expectError(() => new nn.SGD(params, { lr: 0.1, momentum: -0.5 }), RangeError, /^options\.momentum: expected a non-negative finite number, got -0\.5$/);
+    expectError(() => new nn.SGD(params, { lr: 0.1, weightDecay: NaN }), RangeError, /^options\.weightDecay: expected a non-negative finite number, got NaN$/);
+    expectError(() => new nn.SGD(params, { lr: '0.1' as never }), TypeError, /^options\.lr: expected a non-negative finite number, got "0\.1"$/);
+    const plain = new nn.SGD(params, { lr: 0.1 });
+    plain.lr = -1;
+    expectError(() => plain.step(), RangeError, /^lr: expected a non-negative finite number, got -1$/);
+    value.dispose();
+    grad.dispose();
+  });
+
+  it('every layer: one wording for a disposed layer, for backward() before forward(), and for a disposed saved input', () => {
+    const rng = new nn.Rng(4);
+    const x = rt.tensor([4, 3], randn(rng, 12));
+    const dy = rt.tensor([4, 3], randn(rng, 12));
+    const layers: [nn.Layer, string][] = [
+      [new nn.Sigmoid(rt), 'Sigmoid\\(\\)'],
+      [new nn.ReLU(rt), 'ReLU\\(\\)'],
+      [new nn.Dropout(rt, 0.25, { rng }), 'Dropout\\(p=0\\.25\\)'],
+      [new nn.UnitNoise(rt, 3, { rng }), 'UnitNoise\\(3\\)'],
+      [new nn.Linear(rt, 3, 3, { rng }), 'Linear\\(3, 3, bias=true\\)'],
+      [new nn.BatchNormLayer(rt.batchNorm1d(3)), 'BatchNorm1d\\(3\\)'],
+    ];
+    for (const [layer, name] of layers) {
+      expectError(() => layer.backward(dy), TypeError, new RegExp(`^${name}\\.backward\\(\\): expected a forward\\(\\) first, got no saved input$`));
+      layer.dispose();
+      for (const call of [() => layer.forward(x), () => layer.backward(dy), () => layer.train(), () => layer.zeroGrad(), () => layer.stateDict(), () => layer.loadStateDict({})]) {
+        expectError(call, TypeError, new RegExp(`^${name} was disposed and cannot be used$`));
+      }
+      layer.dispose();
+    }
+    const net = new nn.Sequential(new nn.ReLU(rt));
+    net.dispose();
+    expectError(() => net.forward(x), TypeError, /^Sequential was disposed and cannot be used$/);
+    expectError(() => net.train(), TypeError, /^Sequential was disposed and cannot be used$/);
+    const gone = rt.batchNorm1d(2);
+    gone.dispose();
+    expectError(() => new nn.BatchNormLayer(gone), TypeError, /^module: BatchNorm1d\(2\) was disposed and cannot be used$/);
+    expectError(() => new nn.SoftmaxCrossEntropy(rt).backward(), TypeError, /^SoftmaxCrossEntropy\.backward\(\): expected a forward\(\) first, got no saved input$/);
+
+    // The core BatchNorm's words for an input disposed between forward and backward.
+    const saved: [nn.Layer, string][] = [
+      [new nn.Sigmoid(rt), 'Sigmoid\\(\\)\\.'],
+      [new nn.Linear(rt, 3, 3, { rng }), 'Linear\\(3, 3, bias=true\\)\\.'],
+      [new nn.BatchNormLayer(rt.batchNorm1d(3)), ''],
+    ];
+    for (const [layer, owner] of saved) {
+      const input = rt.tensor([4, 3], x.data);
+      layer.forward(input);
+      input.dispose();
+      expectError(() => layer.backward(dy), TypeError,
+        new RegExp(`^${owner}backward\\(\\): expected the input forward\\(\\) saved to be live, got Tensor \\[4, 3\\] disposed \\(dispose it after backward\\(\\)\\)$`));
+      layer.dispose();
+    }
+    x.dispose();
+    dy.dispose();
+  });
+
+  it('loadStateDict: a wrong kind of value is a TypeError, a missing key or a wrong length a RangeError; nothing loads', () => {
+    const rng = new nn.Rng(5);
+    const linear = new nn.Linear(rt, 3, 2, { rng });
+    const good = linear.stateDict();
+    const rows: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+      [null, TypeError, /^state: expected an object, got null$/],
+      ['weights', TypeError, /^state: expected an object, got "weights"$/],
+      [{ ...good, weight: 'abcdef' }, TypeError, /^state\.weight: expected an array-like of 6 numbers, got "abcdef"$/],
+      [{ ...good, bias: 7 }, TypeError, /^state\.bias: expected an array-like of 2 numbers, got 7$/],
+      [{ ...good, bias: null }, TypeError, /^state\.bias: expected an array-like of 2 numbers, got null$/],
+      [{ ...good, weight: new Float32Array(5) }, RangeError, /^state\.weight: expected 6 values, got a Float32Array of length 5$/],
+      [{ weight: good.weight }, RangeError, /^state: missing key "bias"$/],
+      [{ ...good, gamma: new Float32Array(2) }, RangeError, /^state: unexpected key "gamma" \(expected weight, bias\)$/],
+    ];
+    for (const [state, type, message] of rows) {
+      expectError(() => linear.loadStateDict(state as never), type, message);
+      expect(linear.stateDict()).toEqual(good);
+    }
+    linear.dispose();
+    for (const layer of [new nn.Sigmoid(rt), new nn.Dropout(rt, 0.5, { rng }), new nn.UnitNoise(rt, 2, { rng })]) {
+      layer.loadStateDict({});
+      expectError(() => layer.loadStateDict({ a: 1 }), RangeError, /^state: unexpected key "a" \(the layer has no state\)$/);
+      expectError(() => layer.loadStateDict(null as never), TypeError, /^state: expected an object, got null$/);
+      layer.dispose();
+    }
+  });
+
+  it('constructor options: a wrong kind is a TypeError, a value out of range a RangeError', () => {
+    const rng = new nn.Rng(6);
+    const rows: [() => unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+      [() => new nn.Linear(rt, 3, 2, { rng, init: {} as never }), TypeError, /^options\.init: expected 'default', 'xavier' or a non-negative standard deviation, got an object$/],
+      [() => new nn.Linear(rt, 3, 2, { rng, init: 'he' as never }), RangeError, /^options\.init: expected .*, got "he"$/],
+      [() => new nn.Linear(rt, 3, 2, { rng, init: -1 }), RangeError, /^options\.init: expected .*, got -1$/],
+      [() => new nn.UnitNoise(rt, 2, { rng, shift: [1, 0] }), RangeError, /^options\.shift: expected a \[low, high\] pair of finite numbers with low <= high, got \[1, 0\]$/],
+      [() => new nn.UnitNoise(rt, 2, { rng, scale: [0, Infinity] }), RangeError, /^options\.scale: expected .*, got \[0, Infinity\]$/],
+      [() => new nn.UnitNoise(rt, 2, { rng, scale: [0, 1, 2] as never }), RangeError, /^options\.scale: expected .*, got \[0, 1, 2\]$/],
+      [() => new nn.UnitNoise(rt, 2, { rng, shift: '01' as never }), TypeError, /^options\.shift: expected .*, got "01"$/],
+      [() => new nn.UnitNoise(rt, 2, { rng, shift: [0, '1'] as never }), TypeError, /^options\.shift: expected .*, got \[0, "1"\]$/],
+    ];
+    const live = rt.memoryUsage().liveTensors;
+    for (const [run, type, message] of rows) expectError(run, type, message);
+    expect(rt.memoryUsage().liveTensors).toBe(live);
   });
 });

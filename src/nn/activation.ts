@@ -1,21 +1,17 @@
 // Elementwise activations over tensors of any shape: one kernel call each way.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkBoolean } from '../errors.js';
-import { checkGrad, Owned, type Layer, type LayerState, type Parameter } from './layer.js';
+import { checkGrad, checkSavedInput, Owned, StatelessLayer } from './layer.js';
 
-abstract class Elementwise implements Layer {
-  training = true;
+abstract class Elementwise extends StatelessLayer {
   protected readonly rt: Runtime;
   protected input: Tensor | null = null;
-  readonly #out: Owned;
-  readonly #dx: Owned;
-  #disposed = false;
+  readonly #out = new Owned();
+  readonly #dx = new Owned();
 
   constructor(rt: Runtime) {
+    super();
     this.rt = rt;
-    this.#out = new Owned();
-    this.#dx = new Owned();
   }
 
   protected abstract readonly name: string;
@@ -27,7 +23,7 @@ abstract class Elementwise implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    this.#live();
+    this.live();
     this.rt.checkTensor('x', x);
     const y = this.#out.get(this.rt, x.shape);
     this.apply(x, y);
@@ -36,54 +32,23 @@ abstract class Elementwise implements Layer {
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.#live();
-    checkGrad(dy, this.#out.current, this.name);
-    if (this.input!.disposed) throw new TypeError(`${this.name}: the input saved by forward() was disposed before backward()`);
+    this.live();
+    checkGrad(dy, this.#out.current, String(this));
+    checkSavedInput(this.input!, String(this));
     if (!inputGrad) return null;
     const dx = this.#dx.get(this.rt, dy.shape);
     this.gradient(dy, dx);
     return dx;
   }
 
-  parameters(): Parameter[] {
-    return [];
-  }
-
-  zeroGrad(): void {}
-
-  train(mode = true): this {
-    this.training = checkBoolean('mode', mode);
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
-  }
-
-  stateDict(): LayerState {
-    return {};
-  }
-
-  loadStateDict(state: LayerState): void {
-    if (state === null || typeof state !== 'object' || Object.keys(state).length > 0) {
-      throw new RangeError(`${this.name}.loadStateDict: expected an empty object (the layer has no state)`);
-    }
-  }
-
-  dispose(): void {
-    if (this.#disposed) return;
+  protected release(): void {
     this.#out.dispose();
     this.#dx.dispose();
     this.input = null;
-    this.#disposed = true;
   }
 
   toString(): string {
     return `${this.name}()`;
-  }
-
-  #live(): void {
-    if (this.#disposed) throw new TypeError(`${this.name} was disposed and cannot be used`);
   }
 }
 

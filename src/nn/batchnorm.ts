@@ -3,7 +3,7 @@
 // BatchNorm's own, one forward and one backward call.
 import { BatchNorm } from '../batchnorm.js';
 import { Tensor } from '../tensor.js';
-import { checkBoolean, typeError } from '../errors.js';
+import { checkBoolean, disposedError, typeError } from '../errors.js';
 import { checkGrad, Owned, type Layer, type LayerState, type Parameter } from './layer.js';
 
 export class BatchNormLayer implements Layer {
@@ -15,7 +15,7 @@ export class BatchNormLayer implements Layer {
 
   constructor(module: BatchNorm) {
     if (!(module instanceof BatchNorm)) throw typeError('module', 'a BatchNorm (rt.batchNorm1d/2d/3d)', module);
-    if (module.disposed) throw new TypeError('module: the BatchNorm was disposed');
+    if (module.disposed) throw disposedError(`module: ${module}`);
     this.module = module;
     this.#out = new Owned();
     this.#dx = new Owned();
@@ -35,17 +35,19 @@ export class BatchNormLayer implements Layer {
 
   forward(x: Tensor): Tensor {
     this.#live();
-    // The BatchNorm checks the rest of x (shape, runtime); this sizes the output.
+    // The BatchNorm checks the rest of x (rank, channels, runtime, one value per channel);
+    // only it knows which ranks it takes, so the output is written through Owned.write:
+    // an x it refuses leaves this layer's output and the live tensors as they were.
     if (!(x instanceof Tensor)) throw typeError('x', 'a Tensor', x);
     x.runtime.checkTensor('x', x);
-    return this.module.forward(x, this.#out.get(x.runtime, x.shape));
+    return this.#out.write(x.runtime, x.shape, (out) => this.module.forward(x, out));
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
     this.#live();
-    checkGrad(dy, this.#out.current, 'BatchNorm');
+    checkGrad(dy, this.#out.current, String(this));
     // dγ and dβ need the same pass as dx, so dx is computed either way.
-    const dx = this.module.backward(dy, this.#dx.get(dy.runtime, dy.shape));
+    const dx = this.#dx.write(dy.runtime, dy.shape, (out) => this.module.backward(dy, out));
     return inputGrad ? dx : null;
   }
 
@@ -85,10 +87,10 @@ export class BatchNormLayer implements Layer {
   }
 
   toString(): string {
-    return `BatchNorm(${this.module.numFeatures})`;
+    return String(this.module);
   }
 
   #live(): void {
-    if (this.#disposed) throw new TypeError(`BatchNorm(${this.module.numFeatures}) was disposed and cannot be used`);
+    if (this.#disposed) throw disposedError(String(this));
   }
 }

@@ -4,27 +4,26 @@
 // the layer's Rng: a seed fixes every mask, on both builds (assembly/nn.ts, f32_dropout).
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkBoolean, checkNumber, typeError } from '../errors.js';
+import { checkNumber, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkGrad, Owned, type Layer, type LayerState, type Parameter } from './layer.js';
+import { checkGrad, Owned, StatelessLayer } from './layer.js';
 
 export interface DropoutOptions {
   /** Draws one mask seed per training forward; required so that a seed fixes the masks. */
   rng: Rng;
 }
 
-export class Dropout implements Layer {
+export class Dropout extends StatelessLayer {
   /** Probability of zeroing an element, in [0, 1]. */
   readonly p: number;
-  training = true;
   readonly #rt: Runtime;
   readonly #rng: Rng;
   readonly #out = new Owned();
   readonly #mask = new Owned();
   readonly #dx = new Owned();
-  #disposed = false;
 
   constructor(rt: Runtime, p: number, options: DropoutOptions) {
+    super();
     this.p = checkNumber('p', p, 0, 1);
     if (options === null || typeof options !== 'object') throw typeError('options', 'an object with an rng', options);
     if (!(options.rng instanceof Rng)) throw typeError('options.rng', 'an Rng (nn.Rng(seed))', options.rng);
@@ -42,7 +41,7 @@ export class Dropout implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    this.#live();
+    this.live();
     this.#rt.checkTensor('x', x);
     const y = this.#out.get(this.#rt, x.shape);
     const mask = this.#mask.get(this.#rt, x.shape);
@@ -55,52 +54,21 @@ export class Dropout implements Layer {
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.#live();
-    checkGrad(dy, this.#out.current, 'Dropout');
+    this.live();
+    checkGrad(dy, this.#out.current, String(this));
     if (!inputGrad) return null;
     const dx = this.#dx.get(this.#rt, dy.shape);
     this.#rt.kernels.f32_mul(dy.ptr, this.#mask.current!.ptr, dx.ptr, dy.size);
     return dx;
   }
 
-  parameters(): Parameter[] {
-    return [];
-  }
-
-  zeroGrad(): void {}
-
-  train(mode = true): this {
-    this.training = checkBoolean('mode', mode);
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
-  }
-
-  stateDict(): LayerState {
-    return {};
-  }
-
-  loadStateDict(state: LayerState): void {
-    if (state === null || typeof state !== 'object' || Object.keys(state).length > 0) {
-      throw new RangeError('Dropout.loadStateDict: expected an empty object (the layer has no state)');
-    }
-  }
-
-  dispose(): void {
-    if (this.#disposed) return;
+  protected release(): void {
     this.#out.dispose();
     this.#mask.dispose();
     this.#dx.dispose();
-    this.#disposed = true;
   }
 
   toString(): string {
     return `Dropout(p=${this.p})`;
-  }
-
-  #live(): void {
-    if (this.#disposed) throw new TypeError(`Dropout(p=${this.p}) was disposed and cannot be used`);
   }
 }

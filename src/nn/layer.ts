@@ -3,6 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { formatShape, sameShape, sizeOf } from '../shape.js';
+import { checkBoolean, disposedError, noForwardError, rangeError, savedInputDisposedError, typeError } from '../errors.js';
 
 /** A learnable tensor and the gradient that backward() accumulates into. */
 export interface Parameter {
@@ -55,9 +56,84 @@ export class Owned {
     return this.#tensor;
   }
 
+  /**
+   * Calls `fill` with the tensor for `shape`. When that needs a new tensor, it replaces
+   * the owned one only if `fill` returns: a call that throws (bad input found by a
+   * wrapped layer) leaves the previous tensor owned and nothing extra alive.
+   */
+  write<R>(rt: Runtime, shape: readonly number[], fill: (t: Tensor) => R): R {
+    const t = this.#tensor;
+    if (t !== null && t.runtime === rt && sameShape(t.shape, shape)) return fill(t);
+    const fresh = rt.newTensor(shape, sizeOf(shape));
+    let result: R;
+    try {
+      result = fill(fresh);
+    } catch (error) {
+      fresh.dispose();
+      throw error;
+    }
+    t?.dispose();
+    this.#tensor = fresh;
+    return result;
+  }
+
   dispose(): void {
     this.#tensor?.dispose();
     this.#tensor = null;
+  }
+}
+
+/**
+ * The bookkeeping of a layer with no parameters and no state (activations, dropout,
+ * noise): subclasses write forward, backward, release and toString.
+ */
+export abstract class StatelessLayer implements Layer {
+  training = true;
+  #disposed = false;
+
+  abstract readonly output: Tensor | null;
+  abstract forward(x: Tensor): Tensor;
+  abstract backward(dy: Tensor, inputGrad?: boolean): Tensor | null;
+  /** Frees the layer's tensors; dispose() calls it once. */
+  protected abstract release(): void;
+
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  zeroGrad(): void {
+    this.live();
+  }
+
+  train(mode = true): this {
+    this.live();
+    this.training = checkBoolean('mode', mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  stateDict(): LayerState {
+    this.live();
+    return {};
+  }
+
+  loadStateDict(state: LayerState): void {
+    this.live();
+    loadTensors([], state);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.release();
+    this.#disposed = true;
+  }
+
+  /** The methods that use the layer's tensors or state start here. */
+  protected live(): void {
+    if (this.#disposed) throw disposedError(String(this));
   }
 }
 
@@ -69,13 +145,18 @@ export function checkRows(rt: Runtime, argument: string, x: Tensor, features: nu
   }
 }
 
-/** dy must match the shape of what forward() produced. */
+/** dy must match the shape of what forward() produced; `layer` names the layer in messages. */
 export function checkGrad(dy: Tensor, output: Tensor | null, layer: string): void {
-  if (output === null) throw new TypeError(`${layer}: backward() called before forward()`);
+  if (output === null) throw noForwardError(layer);
   output.runtime.checkTensor('dy', dy);
   if (!sameShape(dy.shape, output.shape)) {
     throw new RangeError(`dy: expected shape ${formatShape(output.shape)} (${layer}'s output), got ${formatShape(dy.shape)}`);
   }
+}
+
+/** The input forward() kept must still be alive when backward() reads it. */
+export function checkSavedInput(x: Tensor, layer: string): void {
+  if (x.disposed) throw savedInputDisposedError(`Tensor ${formatShape(x.shape)}`, layer);
 }
 
 /** Copies the named tensors out, PyTorch's state_dict. */
@@ -85,19 +166,25 @@ export function saveTensors(params: readonly Parameter[]): LayerState {
   return state;
 }
 
-/** Strict: exactly these keys, each of the right length, checked before anything changes. */
-export function loadTensors(params: readonly Parameter[], state: LayerState, layer: string): void {
-  if (state === null || typeof state !== 'object') throw new TypeError(`${layer}.loadStateDict: expected an object, got ${String(state)}`);
+/**
+ * Strict, like BatchNorm.loadStateDict: exactly these keys, each an array-like of the
+ * right length, all checked before anything changes. A wrong kind of value is a TypeError,
+ * a missing or unexpected key or a wrong length a RangeError.
+ */
+export function loadTensors(params: readonly Parameter[], state: LayerState): void {
+  if (state === null || typeof state !== 'object') throw typeError('state', 'an object', state);
   const names = params.map((p) => p.name);
+  const expected = names.length > 0 ? `expected ${names.join(', ')}` : 'the layer has no state';
   for (const key of Object.keys(state)) {
-    if (!names.includes(key)) throw new RangeError(`${layer}.loadStateDict: unexpected key "${key}" (expected ${names.join(', ') || 'none'})`);
+    if (!names.includes(key)) throw new RangeError(`state: unexpected key "${key}" (${expected})`);
   }
   for (const p of params) {
     const v = state[p.name] as unknown;
-    if (v === undefined) throw new RangeError(`${layer}.loadStateDict: missing key "${p.name}"`);
-    if (v === null || typeof v !== 'object' || (v as ArrayLike<number>).length !== p.value.size) {
-      throw new RangeError(`${layer}.loadStateDict: "${p.name}" must hold ${p.value.size} numbers`);
+    if (v === undefined) throw new RangeError(`state: missing key "${p.name}"`);
+    if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
+      throw typeError(`state.${p.name}`, `an array-like of ${p.value.size} numbers`, v);
     }
+    if ((v as ArrayLike<number>).length !== p.value.size) throw rangeError(`state.${p.name}`, `${p.value.size} values`, v);
   }
   for (const p of params) p.value.set(state[p.name] as ArrayLike<number>);
 }

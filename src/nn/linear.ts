@@ -2,9 +2,9 @@
 // backward at most (assembly/matmul.ts).
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors.js';
+import { checkBoolean, checkPositiveInteger, disposedError, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkGrad, checkRows, loadTensors, Owned, saveTensors, type Layer, type LayerState, type Parameter } from './layer.js';
+import { checkGrad, checkRows, checkSavedInput, loadTensors, Owned, saveTensors, type Layer, type LayerState, type Parameter } from './layer.js';
 
 /**
  * 'default': PyTorch's, U(−1/√in, 1/√in) for weight and bias. 'xavier': Glorot uniform,
@@ -43,8 +43,10 @@ export class Linear implements Layer {
     if (!(options.rng instanceof Rng)) throw typeError('options.rng', 'an Rng (nn.Rng(seed))', options.rng);
     const hasBias = checkBoolean('options.bias', options.bias ?? true);
     const init = options.init ?? 'default';
+    const inits = "'default', 'xavier' or a non-negative standard deviation";
+    if (typeof init !== 'string' && typeof init !== 'number') throw typeError('options.init', inits, init);
     if (init !== 'default' && init !== 'xavier' && !(typeof init === 'number' && init >= 0 && Number.isFinite(init))) {
-      throw rangeError('options.init', "'default', 'xavier' or a non-negative standard deviation", init);
+      throw rangeError('options.init', inits, init);
     }
     this.#rt = rt;
     const n = outFeatures * inFeatures;
@@ -89,9 +91,9 @@ export class Linear implements Layer {
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
     this.#live();
-    checkGrad(dy, this.#out.current, 'Linear');
+    checkGrad(dy, this.#out.current, String(this));
     const x = this.#input!;
-    if (x.disposed) throw new TypeError(`Linear: the input ${x} saved by forward() was disposed before backward()`);
+    checkSavedInput(x, String(this));
     const k = this.#rt.kernels;
     const M = dy.shape[0]!;
     k.f32_matmul_tn_acc(dy.ptr, x.ptr, this.weightGrad.ptr, M, this.outFeatures, this.inFeatures);
@@ -115,6 +117,7 @@ export class Linear implements Layer {
   }
 
   train(mode = true): this {
+    this.#live();
     this.training = checkBoolean('mode', mode);
     return this;
   }
@@ -130,7 +133,7 @@ export class Linear implements Layer {
 
   loadStateDict(state: LayerState): void {
     this.#live();
-    loadTensors(this.parameters(), state, 'Linear');
+    loadTensors(this.parameters(), state);
   }
 
   dispose(): void {
@@ -147,6 +150,6 @@ export class Linear implements Layer {
   }
 
   #live(): void {
-    if (this.#disposed) throw new TypeError(`Linear(${this.inFeatures}, ${this.outFeatures}) was disposed and cannot be used`);
+    if (this.#disposed) throw disposedError(String(this));
   }
 }

@@ -3,6 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { formatShape } from '../shape.js';
+import { noForwardError } from '../errors.js';
 import { Owned } from './layer.js';
 
 function checkPair(rt: Runtime, logits: Tensor, labels: Tensor): [number, number] {
@@ -44,7 +45,7 @@ export class SoftmaxCrossEntropy {
   /** d loss / d logits of the last forward(); owned by the loss, valid until the next. */
   backward(): Tensor {
     const grad = this.#grad.current;
-    if (grad === null || !this.#fresh) throw new TypeError('SoftmaxCrossEntropy: backward() called before forward()');
+    if (grad === null || !this.#fresh) throw noForwardError('SoftmaxCrossEntropy');
     return grad;
   }
 

@@ -5,9 +5,9 @@
 // Eval passes x through unchanged (scale 1, shift 0).
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkBoolean, checkPositiveInteger, typeError } from '../errors.js';
+import { checkPositiveInteger, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkGrad, checkRows, Owned, type Layer, type LayerState, type Parameter } from './layer.js';
+import { checkGrad, checkRows, Owned, StatelessLayer } from './layer.js';
 
 export interface UnitNoiseOptions {
   /** Draws the noise; required so that a seed fixes it. */
@@ -19,17 +19,18 @@ export interface UnitNoiseOptions {
 }
 
 function checkRange(argument: string, value: unknown): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && Number.isFinite(v)) || value[0] > value[1]) {
-    throw typeError(argument, 'a [low, high] pair of finite numbers with low <= high', value);
-  }
-  return [value[0] as number, value[1] as number];
+  const expected = 'a [low, high] pair of finite numbers with low <= high';
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) throw typeError(argument, expected, value);
+  if (value.length !== 2 || !value.every(Number.isFinite)) throw rangeError(argument, expected, value);
+  const [low, high] = value as [number, number];
+  if (low > high) throw rangeError(argument, expected, value);
+  return [low, high];
 }
 
-export class UnitNoise implements Layer {
+export class UnitNoise extends StatelessLayer {
   readonly features: number;
   readonly shiftRange: readonly [number, number];
   readonly scaleRange: readonly [number, number];
-  training = true;
   /**
    * When true, training forwards reuse the last draw instead of drawing anew: a
    * measurement that repeats a step's forward pass on the same batch sees the same noise.
@@ -43,9 +44,9 @@ export class UnitNoise implements Layer {
   readonly #dx = new Owned();
   // The scale and shift tensors hold a training draw (not eval's ones and zeros).
   #drawn = false;
-  #disposed = false;
 
   constructor(rt: Runtime, features: number, options: UnitNoiseOptions) {
+    super();
     this.features = checkPositiveInteger('features', features);
     if (options === null || typeof options !== 'object') throw typeError('options', 'an object with an rng', options);
     if (!(options.rng instanceof Rng)) throw typeError('options.rng', 'an Rng (nn.Rng(seed))', options.rng);
@@ -67,7 +68,7 @@ export class UnitNoise implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    this.#live();
+    this.live();
     checkRows(this.#rt, 'x', x, this.features);
     const scale = this.#scale.data;
     const shift = this.#shift.data;
@@ -91,53 +92,22 @@ export class UnitNoise implements Layer {
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.#live();
-    checkGrad(dy, this.#out.current, 'UnitNoise');
+    this.live();
+    checkGrad(dy, this.#out.current, String(this));
     if (!inputGrad) return null;
     const dx = this.#dx.get(this.#rt, dy.shape);
     this.#rt.kernels.f32_scale_shift_interleaved(dy.ptr, dx.ptr, dy.shape[0]!, this.features, this.#scale.ptr, 0);
     return dx;
   }
 
-  parameters(): Parameter[] {
-    return [];
-  }
-
-  zeroGrad(): void {}
-
-  train(mode = true): this {
-    this.training = checkBoolean('mode', mode);
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
-  }
-
-  stateDict(): LayerState {
-    return {};
-  }
-
-  loadStateDict(state: LayerState): void {
-    if (state === null || typeof state !== 'object' || Object.keys(state).length > 0) {
-      throw new RangeError('UnitNoise.loadStateDict: expected an empty object (the layer has no state)');
-    }
-  }
-
-  dispose(): void {
-    if (this.#disposed) return;
+  protected release(): void {
     this.#scale.dispose();
     this.#shift.dispose();
     this.#out.dispose();
     this.#dx.dispose();
-    this.#disposed = true;
   }
 
   toString(): string {
     return `UnitNoise(${this.features})`;
-  }
-
-  #live(): void {
-    if (this.#disposed) throw new TypeError(`UnitNoise(${this.features}) was disposed and cannot be used`);
   }
 }

@@ -2,7 +2,7 @@
 // rt.batchNorm1d can be passed as it is; it is wrapped in a BatchNormLayer.
 import { BatchNorm } from '../batchnorm.js';
 import type { Tensor } from '../tensor.js';
-import { checkBoolean, typeError } from '../errors.js';
+import { checkBoolean, disposedError, typeError } from '../errors.js';
 import { BatchNormLayer } from './batchnorm.js';
 import type { Layer, LayerState, Parameter } from './layer.js';
 
@@ -73,6 +73,7 @@ export class Sequential implements Layer {
   }
 
   train(mode = true): this {
+    this.#live();
     checkBoolean('mode', mode);
     for (const layer of this.layers) layer.train(mode);
     return this;
@@ -102,7 +103,8 @@ export class Sequential implements Layer {
       if (dot < 1 || part === undefined) throw new RangeError(`state: unexpected key "${key}"`);
       part[key.slice(dot + 1)] = value;
     }
-    // Each layer checks its own part; all are checked before any is loaded.
+    // Each layer checks its own part and loads it; when one refuses, the layers already
+    // loaded get their previous state back, so a failed call changes nothing.
     const before = this.stateDict();
     try {
       this.layers.forEach((layer, i) => layer.loadStateDict(parts[i]!));
@@ -128,6 +130,6 @@ export class Sequential implements Layer {
   }
 
   #live(): void {
-    if (this.#disposed) throw new TypeError('Sequential was disposed and cannot be used');
+    if (this.#disposed) throw disposedError('Sequential');
   }
 }

@@ -2,7 +2,7 @@
 //   d = g + weightDecay·p;  buf = momentum·buf + d (buf = d at the first step);  p −= lr·d'
 // where d' is buf with momentum and d without. One kernel call per parameter.
 import type { Tensor } from '../tensor.js';
-import { checkNumber, typeError } from '../errors.js';
+import { checkNonNegativeFinite, disposedError, typeError } from '../errors.js';
 import type { Parameter } from './layer.js';
 
 export interface SGDOptions {
@@ -20,6 +20,8 @@ export class SGD {
   readonly weightDecay: number;
   readonly #buffers: (Tensor | null)[];
   #steps = 0;
+  // Without its momentum buffers a step would silently be plain SGD, so use after dispose() throws.
+  #disposed = false;
 
   constructor(params: readonly Parameter[], options: SGDOptions) {
     if (!Array.isArray(params)) throw typeError('params', 'an array of parameters (net.parameters())', params);
@@ -30,14 +32,15 @@ export class SGD {
       }
     });
     this.params = params.slice();
-    this.lr = checkNumber('options.lr', options.lr, 0, Number.MAX_VALUE);
-    this.momentum = checkNumber('options.momentum', options.momentum ?? 0, 0, Number.MAX_VALUE);
-    this.weightDecay = checkNumber('options.weightDecay', options.weightDecay ?? 0, 0, Number.MAX_VALUE);
+    this.lr = checkNonNegativeFinite('options.lr', options.lr);
+    this.momentum = checkNonNegativeFinite('options.momentum', options.momentum ?? 0);
+    this.weightDecay = checkNonNegativeFinite('options.weightDecay', options.weightDecay ?? 0);
     this.#buffers = this.params.map((p) => (this.momentum > 0 ? p.value.runtime.tensor(p.value.shape) : null));
   }
 
   step(): void {
-    checkNumber('lr', this.lr, 0, Number.MAX_VALUE);
+    this.#live();
+    checkNonNegativeFinite('lr', this.lr);
     const first = this.#steps === 0;
     this.params.forEach((p, i) => {
       const rt = p.value.runtime;
@@ -50,11 +53,17 @@ export class SGD {
   }
 
   zeroGrad(): void {
+    this.#live();
     for (const p of this.params) p.grad.data.fill(0);
   }
 
   /** Frees the momentum buffers (the parameters belong to their layers). */
   dispose(): void {
     for (const b of this.#buffers) b?.dispose();
+    this.#disposed = true;
+  }
+
+  #live(): void {
+    if (this.#disposed) throw disposedError('SGD');
   }
 }
