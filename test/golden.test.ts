@@ -4,6 +4,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { init } from '../src/index.node.js';
+import { batchNormFor, type Dims } from './harness.js';
 
 type Runtime = Awaited<ReturnType<typeof init>>;
 type ModuleName = 'BatchNorm1d' | 'BatchNorm2d' | 'BatchNorm3d';
@@ -53,15 +54,10 @@ const CASES = readdirSync(DIR)
   .map((f) => read(f) as Case);
 const ERRORS = (read('errors.json') as { cases: ErrorCase[] }).cases;
 
+const DIMS: Record<ModuleName, Dims> = { BatchNorm1d: 1, BatchNorm2d: 2, BatchNorm3d: 3 };
+
 function makeLayer(rt: Runtime, module: ModuleName, C: number, options: Case['options']) {
-  switch (module) {
-    case 'BatchNorm1d':
-      return rt.batchNorm1d(C, options);
-    case 'BatchNorm2d':
-      return rt.batchNorm2d(C, options);
-    case 'BatchNorm3d':
-      return rt.batchNorm3d(C, options);
-  }
+  return batchNormFor(rt, DIMS[module], C, options);
 }
 
 /**

@@ -3,6 +3,7 @@
 // BN_KERNEL_SEED=<n> reruns the whole sweep from another base seed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
+import { batchNormFor } from './harness.js';
 import {
   layoutOf, maxAbs, maxAbsDiff, randn, randnOffset, referenceBackward, referenceForward, Rng, uniform,
   type Values,
@@ -106,7 +107,7 @@ function allCases(): Case[] {
 function layer(rt: Runtime, c: Case): BatchNorm {
   const C = layoutOf(c.shape, c.channelsLast).C;
   const o = { eps: c.eps, momentum: c.momentum, affine: c.affine, trackRunningStats: c.trackRunningStats, channelsLast: c.channelsLast };
-  return c.module === '1d' ? rt.batchNorm1d(C, o) : c.module === '2d' ? rt.batchNorm2d(C, o) : rt.batchNorm3d(C, o);
+  return batchNormFor(rt, c.module === '1d' ? 1 : c.module === '2d' ? 2 : 3, C, o);
 }
 
 /**

@@ -4,7 +4,8 @@
 // a failure prints the seed and the shrunk case.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, mergeChannelStats, type BatchNorm, type Runtime } from '../src/index.node.js';
+import { init, mergeChannelStats, type Runtime } from '../src/index.node.js';
+import { batchNormFor, type Dims } from './harness.js';
 import { layoutOf, randn, referenceForward, Rng, uniform } from './reference.js';
 
 const SEED = Number(process.env['BN_PROPERTY_SEED'] ?? 20151103);
@@ -17,11 +18,6 @@ beforeAll(async () => {
   expect(runtimes.simd.simd && !runtimes.scalar.simd).toBe(true);
 });
 
-type Dims = 1 | 2 | 3;
-
-function layer(rt: Runtime, dims: Dims, C: number, options: Parameters<Runtime['batchNorm1d']>[1]): BatchNorm {
-  return dims === 1 ? rt.batchNorm1d(C, options) : dims === 2 ? rt.batchNorm2d(C, options) : rt.batchNorm3d(C, options);
-}
 
 interface PoisonCase {
   dims: Dims;
@@ -76,7 +72,7 @@ describe.each(['simd', 'scalar'] as const)('%s build: NaN or Inf in one channel'
       const sd = { weight: uniform(rng, L.C, 0.5, 2), bias: uniform(rng, L.C, -1, 1) };
 
       const run = (data: Float64Array) => {
-        const bn = layer(rt, c.dims, L.C, { channelsLast: c.channelsLast, affine: c.affine, momentum: c.momentum });
+        const bn = batchNormFor(rt, c.dims, L.C, { channelsLast: c.channelsLast, affine: c.affine, momentum: c.momentum });
         if (c.affine) {
           bn.weight!.set(sd.weight);
           bn.bias!.set(sd.bias);
@@ -138,7 +134,7 @@ describe.each(['simd', 'scalar'] as const)('%s build: NaN or Inf in one channel'
       const clean = randn(rng, L.size);
       const poisoned = Float64Array.from(clean);
       poisoned[c.at] = c.bad;
-      const bn = layer(rt, c.dims, L.C, { channelsLast: c.channelsLast }).eval();
+      const bn = batchNormFor(rt, c.dims, L.C, { channelsLast: c.channelsLast }).eval();
       bn.runningMean!.set(uniform(rng, L.C, -1, 1));
       bn.runningVar!.set(uniform(rng, L.C, 0.5, 2));
       const xa = rt.tensor(c.shape, clean);

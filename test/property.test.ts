@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, mergeChannelStats, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
+import { batchNormFor, type Dims } from './harness.js';
 import { layoutOf, maxAbs, maxAbsDiff, randn, referenceBackward, referenceForward, Rng, uniform, type RandnOptions, type Values } from './reference.js';
 
 const SEED = Number(process.env['BN_PROPERTY_SEED'] ?? 20180525);
@@ -16,8 +17,6 @@ beforeAll(async () => {
   runtimes.simd = await init({ simd: true });
   runtimes.scalar = await init({ simd: false });
 });
-
-type Dims = 1 | 2 | 3;
 
 interface CaseSpec {
   dims: Dims;
@@ -39,9 +38,6 @@ interface Case extends CaseSpec {
   bias: Float32Array;
 }
 
-function layer(rt: Runtime, dims: Dims, C: number, options: Parameters<Runtime['batchNorm1d']>[1]): BatchNorm {
-  return dims === 1 ? rt.batchNorm1d(C, options) : dims === 2 ? rt.batchNorm2d(C, options) : rt.batchNorm3d(C, options);
-}
 
 /** A layer's input shape: [N, C, ...spatial] or channels-last [N, ...spatial, C]. */
 const shapeArb = fc.record({
@@ -109,7 +105,7 @@ describe.each(['simd', 'scalar'] as const)('%s build', (build) => {
       const c = materialize(spec);
       const L = layoutOf(c.shape, c.channelsLast);
       const before = rt.memoryUsage().liveTensors;
-      const bn = layer(rt, c.dims, L.C, { eps: c.eps, momentum: c.momentum, affine: c.affine, trackRunningStats: c.trackRunningStats, channelsLast: c.channelsLast });
+      const bn = batchNormFor(rt, c.dims, L.C, { eps: c.eps, momentum: c.momentum, affine: c.affine, trackRunningStats: c.trackRunningStats, channelsLast: c.channelsLast });
       if (c.affine) {
         bn.weight!.set(c.weight);
         bn.bias!.set(c.bias);
@@ -179,7 +175,7 @@ describe.each(['simd', 'scalar'] as const)('%s build', (build) => {
     fc.assert(fc.property(caseArb, fc.boolean(), (spec, training) => {
       const c = materialize(spec);
       const L = layoutOf(c.shape, c.channelsLast);
-      const bn = layer(rt, c.dims, L.C, { channelsLast: c.channelsLast, eps: c.eps });
+      const bn = batchNormFor(rt, c.dims, L.C, { channelsLast: c.channelsLast, eps: c.eps });
       bn.weight!.set(c.weight);
       bn.train(training);
       const x = rt.tensor(c.shape, c.x[0]!);
@@ -200,7 +196,7 @@ describe.each(['simd', 'scalar'] as const)('%s build', (build) => {
       const c = materialize(spec);
       const L = layoutOf(c.shape, c.channelsLast);
       const o = { channelsLast: c.channelsLast };
-      const bn = layer(rt, c.dims, L.C, { ...o, eps: c.eps });
+      const bn = batchNormFor(rt, c.dims, L.C, { ...o, eps: c.eps });
       bn.weight!.set(c.weight);
       bn.bias!.set(c.bias);
       const x = rt.tensor(c.shape, c.x[0]!);
@@ -232,7 +228,7 @@ describe.each(['simd', 'scalar'] as const)('%s build', (build) => {
         canaries.push(t);
       };
       fence();
-      const bn = layer(rt, c.dims, L.C, { channelsLast: c.channelsLast, affine: c.affine, trackRunningStats: c.trackRunningStats });
+      const bn = batchNormFor(rt, c.dims, L.C, { channelsLast: c.channelsLast, affine: c.affine, trackRunningStats: c.trackRunningStats });
       fence();
       const x = rt.tensor(c.shape, c.x[0]!);
       fence();
@@ -299,7 +295,7 @@ describe.each(['simd', 'scalar'] as const)('%s build: backward vs finite differe
     const rt = runtimes[build];
     fc.assert(fc.property(fdCase, (c) => {
       const L = layoutOf(c.shape, c.channelsLast);
-      const bn = layer(rt, c.dims, L.C, { channelsLast: c.channelsLast, eps: 1e-3, trackRunningStats: !c.training }).train(c.training);
+      const bn = batchNormFor(rt, c.dims, L.C, { channelsLast: c.channelsLast, eps: 1e-3, trackRunningStats: !c.training }).train(c.training);
       if (!c.training) {
         bn.runningMean!.set(c.runningMean);
         bn.runningVar!.set(c.runningVar);
