@@ -2,7 +2,9 @@
 //   scale = γ·invstd,   shift = f32(mean),   offset = β − (mean − shift)·scale.
 // This is ATen's y = x·α + β with the mean split into an f32 head (shift), subtracted
 // from x exactly, and the f64 remainder folded into the offset: on data with a large
-// offset x·α + β loses the digits that (x − shift)·scale keeps.
+// offset x·α + β loses the digits that (x − shift)·scale keeps. Where |mean|·invstd ≤ 1
+// it loses at most about one ulp of |γ|, so there the shift is 0 and y = x·scale + offset
+// (ATen's form) skips a subtraction per value.
 //
 // Training: invstd = 1/sqrt(M2/n + eps) from the batch (biased variance), 0 when that sum is
 // 0 (ATen's rule for eps = 0 on a constant channel: y = β, not NaN); running stats
@@ -12,7 +14,7 @@
 // what backward needs; saveInvstd holds M2 between the stats and the fold.
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 
-import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
+import { planarStats, interleavedStats, about, aboutf, ROWS4_MAX_BYTES } from "./stats";
 
 // @ts-ignore: decorator
 @inline export function gamma(weight: usize, c: i32): f64 {
@@ -24,10 +26,17 @@ import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
   return bias ? <f64>load<f32>(bias + (<usize>c << 2)) : 0.0;
 }
 
+// The f32 head of the mean that x − shift removes exactly: 0 where the mean is within one
+// standard deviation of 0 (see the top of this file).
 // @ts-ignore: decorator
-@inline function storeCoef(coef: usize, C: i32, c: i32, mean: f64, scale: f64, b: f64): void {
-  const shift = <f32>mean;
-  const s = <f32>scale;
+@inline function headOf(mean: f64, invstd: f64): f32 {
+  return Math.abs(mean) * invstd <= 1 ? 0 : <f32>mean;
+}
+
+// @ts-ignore: decorator
+@inline function storeCoef(coef: usize, C: i32, c: i32, mean: f64, invstd: f64, g: f64, b: f64): void {
+  const shift = headOf(mean, invstd);
+  const s = <f32>(g * invstd);
   const p = coef + (<usize>c << 2), step = <usize>C << 2;
   store<f32>(p, shift);
   store<f32>(p + step, s);
@@ -41,7 +50,8 @@ import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
   const o4 = <usize>c << 2, step = <usize>C << 2;
   const g = weight ? f64x2.promote_low_f32x4(v128.load64_zero(weight + o4)) : f64x2.splat(1.0);
   const b = bias ? f64x2.promote_low_f32x4(v128.load64_zero(bias + o4)) : f64x2.splat(0.0);
-  const shift = f32x4.demote_f64x2_zero(mean);
+  const near = f64x2.le(f64x2.mul(f64x2.abs(mean), invstd), f64x2.splat(1.0));
+  const shift = f32x4.demote_f64x2_zero(v128.andnot(mean, near));
   const scale = f32x4.demote_f64x2_zero(f64x2.mul(g, invstd));
   const offset = f64x2.sub(b, f64x2.mul(f64x2.sub(mean, f64x2.promote_low_f32x4(shift)), f64x2.promote_low_f32x4(scale)));
   const p = coef + o4;
@@ -68,7 +78,7 @@ import { planarStats, interleavedStats, ROWS4_MAX_BYTES } from "./stats";
     store<f32>(rm, <f32>((1.0 - momentum) * <f64>load<f32>(rm) + momentum * mean));
     store<f32>(rv, <f32>((1.0 - momentum) * <f64>load<f32>(rv) + momentum * (m2 * invN1)));
   }
-  storeCoef(coef, C, c, mean, gamma(weight, c) * invstd, beta(bias, c));
+  storeCoef(coef, C, c, mean, invstd, gamma(weight, c), beta(bias, c));
 }
 
 // finishTrainChannel for every channel, two at a time in f64x2 (a square root and a
@@ -115,31 +125,33 @@ export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize
   }
   for (; c < C; c++) {
     const invstd = 1.0 / Math.sqrt(<f64>load<f32>(runVar + (<usize>c << 2)) + eps);
-    storeCoef(coef, C, c, <f64>load<f32>(runMean + (<usize>c << 2)), gamma(weight, c) * invstd, beta(bias, c));
+    storeCoef(coef, C, c, <f64>load<f32>(runMean + (<usize>c << 2)), invstd, gamma(weight, c), beta(bias, c));
   }
 }
 
-// y = (x − shift)·scale + offset over `len` contiguous values.
-function applyRow(x: usize, y: usize, len: i32, shift: f32, scale: f32, offset: f32): void {
+// y = (x − shift)·scale + offset over `len` contiguous values; `centred` (shift ≠ 0) is a
+// constant at each call (see about()).
+// @ts-ignore: decorator
+@inline function applyRow(x: usize, y: usize, len: i32, shift: f32, scale: f32, offset: f32, centred: bool): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const m = f32x4.splat(shift), a = f32x4.splat(scale), b = f32x4.splat(offset);
     for (; i + 16 <= len; i += 16) {
       const p = x + (<usize>i << 2), q = y + (<usize>i << 2);
       const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v0, m), a), b));
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v1, m), a), b), 16);
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v2, m), a), b), 32);
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v3, m), a), b), 48);
+      v128.store(q, f32x4.add(f32x4.mul(about(v0, m, centred), a), b));
+      v128.store(q, f32x4.add(f32x4.mul(about(v1, m, centred), a), b), 16);
+      v128.store(q, f32x4.add(f32x4.mul(about(v2, m, centred), a), b), 32);
+      v128.store(q, f32x4.add(f32x4.mul(about(v3, m, centred), a), b), 48);
     }
     for (; i + 4 <= len; i += 4) {
       const o = <usize>i << 2;
-      v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(x + o), m), a), b));
+      v128.store(y + o, f32x4.add(f32x4.mul(about(v128.load(x + o), m, centred), a), b));
     }
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, (load<f32>(x + o) - shift) * scale + offset);
+    store<f32>(y + o, aboutf(load<f32>(x + o), shift, centred) * scale + offset);
   }
 }
 
@@ -149,7 +161,9 @@ export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const p = coef + (<usize>c << 2), o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      applyRow(x + o, y + o, S, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)));
+      const shift = load<f32>(p), scale = load<f32>(p + step), offset = load<f32>(p + (step << 1));
+      if (shift == 0) applyRow(x + o, y + o, S, 0, scale, offset, false);
+      else applyRow(x + o, y + o, S, shift, scale, offset, true);
     }
   }
 }
@@ -257,6 +271,6 @@ export function f32_bn_forward_elemt_interleaved(
 function foldBatch(C: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize): void {
   for (let c = 0; c < C; c++) {
     const o = <usize>c << 3;
-    storeCoef(coef, C, c, load<f64>(mean + o), gamma(weight, c) * load<f64>(invstd + o), beta(bias, c));
+    storeCoef(coef, C, c, load<f64>(mean + o), load<f64>(invstd + o), gamma(weight, c), beta(bias, c));
   }
 }

@@ -28,8 +28,16 @@ const PILOT: i32 = 16;
 let sumSquares: f64 = 0;
 
 // Returns Σ(x − shift) over `rows` rows of `len` contiguous values, rows `stride` bytes
-// apart; Σ(x − shift)² is left in sumSquares.
+// apart; Σ(x − shift)² is left in sumSquares. A shift of 0 (data centred near zero, the
+// usual case) skips the subtraction: the sums then cost two additions and a product per
+// value instead of three additions and a product, and stats run at the speed of memory.
 function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
+  return shift == 0 ? blockSums(p, rows, len, stride, 0, false) : blockSums(p, rows, len, stride, shift, true);
+}
+
+// centredSums with `centred` a constant at each call, so each copy has one inner loop.
+// @ts-ignore: decorator
+@inline function blockSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32, centred: bool): f64 {
   let tailD: f32 = 0, tailQ: f32 = 0;
   if (ASC_FEATURE_SIMD) {
     const m = f32x4.splat(shift);
@@ -39,10 +47,10 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
       let i = 0;
       for (; i + 16 <= len; i += 16) {
         const a = p + (<usize>i << 2);
-        const x0 = f32x4.sub(v128.load(a), m);
-        const x1 = f32x4.sub(v128.load(a, 16), m);
-        const x2 = f32x4.sub(v128.load(a, 32), m);
-        const x3 = f32x4.sub(v128.load(a, 48), m);
+        const x0 = about(v128.load(a), m, centred);
+        const x1 = about(v128.load(a, 16), m, centred);
+        const x2 = about(v128.load(a, 32), m, centred);
+        const x3 = about(v128.load(a, 48), m, centred);
         d0 = f32x4.add(d0, x0);
         d1 = f32x4.add(d1, x1);
         d2 = f32x4.add(d2, x2);
@@ -53,12 +61,12 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
         q3 = f32x4.add(q3, f32x4.mul(x3, x3));
       }
       for (; i + 4 <= len; i += 4) {
-        const x0 = f32x4.sub(v128.load(p + (<usize>i << 2)), m);
+        const x0 = about(v128.load(p + (<usize>i << 2)), m, centred);
         d0 = f32x4.add(d0, x0);
         q0 = f32x4.add(q0, f32x4.mul(x0, x0));
       }
       for (; i < len; i++) {
-        const x = load<f32>(p + (<usize>i << 2)) - shift;
+        const x = aboutf(load<f32>(p + (<usize>i << 2)), shift, centred);
         tailD += x;
         tailQ += x * x;
       }
@@ -71,15 +79,15 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
       let i = 0;
       for (; i + 2 <= len; i += 2) {
         const a = p + (<usize>i << 2);
-        const x0 = load<f32>(a) - shift;
-        const x1 = load<f32>(a, 4) - shift;
+        const x0 = aboutf(load<f32>(a), shift, centred);
+        const x1 = aboutf(load<f32>(a, 4), shift, centred);
         d0 += x0;
         d1 += x1;
         q0 += x0 * x0;
         q1 += x1 * x1;
       }
       for (; i < len; i++) {
-        const x = load<f32>(p + (<usize>i << 2)) - shift;
+        const x = aboutf(load<f32>(p + (<usize>i << 2)), shift, centred);
         tailD += x;
         tailQ += x * x;
       }
@@ -87,6 +95,18 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
     sumSquares = <f64>(q0 + q1) + <f64>tailQ;
     return <f64>(d0 + d1) + <f64>tailD;
   }
+}
+
+// v − m, or v when the shift is 0; `centred` is a constant wherever these are inlined, so
+// the branch folds away.
+// @ts-ignore: decorator
+@inline export function about(v: v128, m: v128, centred: bool): v128 {
+  return centred ? f32x4.sub(v, m) : v;
+}
+
+// @ts-ignore: decorator
+@inline export function aboutf(v: f32, shift: f32, centred: bool): f32 {
+  return centred ? v - shift : v;
 }
 
 // @ts-ignore: decorator
@@ -118,19 +138,32 @@ let weightM2: f64 = 0;
 }
 
 // Channel c's shift for its next block: its mean so far, or for the first block (na = 0)
-// the mean of its first PILOT values (they are read again right after, from L1).
+// the mean of its first PILOT values (they are read again right after, from L1). Zero
+// instead when the mean lies within half a standard deviation of it: the block sums are as
+// exact about 0 (the check in mergeBlock holds with a margin of four) and cheaper.
 // @ts-ignore: decorator
-@inline function nextShift(p: usize, len: i32, meanP: usize, c: i32, na: f64): f32 {
-  if (na > 0) return <f32>load<f64>(meanP + (<usize>c << 3));
-  const k = min(len, PILOT);
-  let s: f64 = 0;
-  for (let i = 0; i < k; i++) s += <f64>load<f32>(p + (<usize>i << 2));
-  return <f32>(s / <f64>k);
+@inline function nextShift(p: usize, len: i32, meanP: usize, m2P: usize, c: i32, na: f64): f32 {
+  let mean: f64, variance: f64;
+  if (na > 0) {
+    mean = load<f64>(meanP + (<usize>c << 3));
+    variance = load<f64>(m2P + (<usize>c << 3)) / na;
+  } else {
+    const k = min(len, PILOT);
+    let s: f64 = 0, q: f64 = 0;
+    for (let i = 0; i < k; i++) {
+      const v = <f64>load<f32>(p + (<usize>i << 2));
+      s += v;
+      q += v * v;
+    }
+    mean = s / <f64>k;
+    variance = q / <f64>k - mean * mean;
+  }
+  return 4 * mean * mean <= variance ? 0 : <f32>mean;
 }
 
 // One block of channel c, merged with the weights of setWeights; invNb = 1/(rows·len).
 function mergeBlock(p: usize, rows: i32, len: i32, stride: usize, meanP: usize, m2P: usize, c: i32, na: f64, invNb: f64): void {
-  let shift = nextShift(p, len, meanP, c, na);
+  let shift = nextShift(p, len, meanP, m2P, c, na);
   let d = centredSums(p, rows, len, stride, shift);
   if (d * d * invNb > 0.5 * sumSquares) {
     shift = <f32>(<f64>shift + d * invNb);
