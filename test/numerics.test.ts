@@ -372,3 +372,43 @@ describe.each(['simd', 'scalar'] as const)('%s build: huge values', (build) => {
     }
   });
 });
+
+// The stats kernels sum each block about a shift: 0 when the channel so far is centred
+// near 0 (no subtraction), else its mean so far; a block whose mean lies far from that
+// shift is summed again about its own mean. Offsets that jump from sample to sample make
+// every block far from the shift, for each planar path (blocks gathered from several
+// samples, or samples read in order when they are large: over 1 MiB with rows of 16 to
+// 511 values) and for interleaved rows.
+describe.each(['simd', 'scalar'] as const)('%s build: offsets that jump between samples', (build) => {
+  const SHAPES: Array<[string, number[], boolean]> = [
+    ['planar, long rows', [6, 3, 700], false],
+    ['planar, short rows gathered', [40, 3, 50], false],
+    ['planar, short rows in order', [1100, 5, 49], false],
+    ['planar, rows of 16 in order', [3300, 5, 16], false],
+    ['interleaved', [3000, 5], false],
+  ];
+  const OFFSETS: Array<[string, (n: number) => number]> = [
+    ['around 0 (shift 0)', (n) => 5 * ((n % 3) - 1)],
+    ['around 1e4', (n) => 1e4 + 30 * (n % 3)],
+  ];
+  it.each(SHAPES.flatMap(([name, shape, channelsLast]) => OFFSETS.map(([what, offset]) => ({ name: `${name}, ${what}`, shape, channelsLast, offset }))))(
+    '$name: mean and var within 1e-6 of the f64 reference', ({ shape, channelsLast, offset }) => {
+      const rt = runtimes[build];
+      const L = layoutOf(shape, channelsLast);
+      const rng = new Rng(7);
+      const noise = randn(rng, L.size, { mean: 0, std: 1 });
+      const data = new Float32Array(L.size);
+      // Sample n's offset; interleaved rows count as samples.
+      const perSample = L.size / shape[0]!;
+      for (let i = 0; i < L.size; i++) data[i] = offset(Math.floor(i / perSample)) + noise[i]!;
+      const x = rt.tensor(shape, data);
+      const stats = rt.batchNormStats(x, { channelsLast });
+      x.dispose();
+      const ref = referenceForward(data, shape, { training: true, channelsLast });
+      for (let c = 0; c < L.C; c++) {
+        expect(Math.abs(stats.mean[c]! - ref.mean[c]!), `mean[${c}]`).toBeLessThanOrEqual(1e-6 * Math.sqrt(ref.varBiased[c]!));
+        expect(Math.abs(stats.var[c]! - ref.varBiased[c]!), `var[${c}]`).toBeLessThanOrEqual(1e-6 * ref.varBiased[c]!);
+      }
+    });
+});
+
