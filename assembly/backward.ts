@@ -11,7 +11,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, LANES, ROWS4_MAX_BYTES, laneSum } from "./stats";
+import { CHUNK, LANES, ROWS4_MAX_BYTES, laneSum, lanesTotal } from "./stats";
 import { applyPlanar, applyInterleaved, gamma } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -100,17 +100,101 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
 function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
   memory.fill(sumDy, 0, <usize>C << 3);
   memory.fill(sumDyXmu, 0, <usize>C << 3);
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const s = rowDots(dy + o, x + o, S, <f32>load<f64>(mean + (<usize>c << 3)));
-      addSums(sumDy, sumDyXmu, c, s, dotSum);
+  if (S < MAX_ROW_IN_LANES) planarDotsInLanes(dy, x, N, C, S, mean, sumDy, sumDyXmu);
+  else {
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
+        const s = rowDots(dy + o, x + o, S, <f32>load<f64>(mean + (<usize>c << 3)));
+        addSums(sumDy, sumDyXmu, c, s, dotSum);
+      }
     }
   }
   for (let c = 0; c < C; c++) {
     const o = <usize>c << 3;
     const m = load<f64>(mean + o);
     store<f64>(sumDyXmu + o, load<f64>(sumDyXmu + o) - (m - <f64><f32>m) * load<f64>(sumDy + o));
+  }
+}
+
+// Rows shorter than this add into their channel's f32 lanes (planarDotsInLanes) instead of
+// into f64 one by one: for short rows that f64 step is most of the work.
+const MAX_ROW_IN_LANES: i32 = 64;
+
+// Each row's Σdy and Σdy·(x − shift) go into its channel's lanes (two f32x4 in LANES),
+// which are added into the f64 sums after every k rows (DOT_TERMS values per lane).
+// Channels are taken CHUNK at a time.
+function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
+  const rowStride = <usize>C * <usize>S << 2;
+  // A row adds ⌈S/8⌉ values to each lane, and one more for its last four and its tail.
+  const k = max(1, DOT_TERMS / (((S + 7) >> 3) + 1));
+  const shiftP = LANES, sP = LANES + (<usize>CHUNK << 2), dP = sP + (<usize>CHUNK << 4);
+  for (let c0 = 0; c0 < C; c0 += CHUNK) {
+    const W = min(CHUNK, C - c0);
+    for (let c = 0; c < W; c++) store<f32>(shiftP + (<usize>c << 2), <f32>load<f64>(mean + (<usize>(c0 + c) << 3)));
+    for (let n0 = 0; n0 < N; n0 += k) {
+      const rows = min(k, N - n0);
+      memory.fill(sP, 0, <usize>W << 4);
+      memory.fill(dP, 0, <usize>W << 4);
+      for (let r = 0; r < rows; r++) {
+        const o = (<usize>(n0 + r) * <usize>C + <usize>c0) * <usize>S << 2;
+        for (let c = 0; c < W; c++) {
+          const oc = o + (<usize>c * <usize>S << 2);
+          rowDotsInto(dy + oc, x + oc, S, load<f32>(shiftP + (<usize>c << 2)), sP + (<usize>c << 4), dP + (<usize>c << 4));
+        }
+      }
+      for (let c = 0; c < W; c++) {
+        addSums(sumDy, sumDyXmu, c0 + c, lanesTotal(sP + (<usize>c << 4)), lanesTotal(dP + (<usize>c << 4)));
+      }
+    }
+  }
+}
+
+// Adds Σdy and Σdy·(x − shift) over one row of `len` values into the lanes at sAt and dAt
+// (lane 0 alone in the scalar build).
+// @ts-ignore: decorator
+@inline function rowDotsInto(dy: usize, x: usize, len: i32, shift: f32, sAt: usize, dAt: usize): void {
+  let i = 0, tailS: f32 = 0, tailD: f32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    // Two chains: rows are short, and the next channel's row runs alongside.
+    const m = f32x4.splat(shift);
+    let s0 = v128.load(sAt), d0 = v128.load(dAt), s1 = f32x4.splat(0), d1 = f32x4.splat(0);
+    for (; i + 8 <= len; i += 8) {
+      const o = <usize>i << 2;
+      const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16);
+      s0 = f32x4.add(s0, g0);
+      s1 = f32x4.add(s1, g1);
+      d0 = f32x4.add(d0, f32x4.mul(g0, f32x4.sub(v128.load(x + o), m)));
+      d1 = f32x4.add(d1, f32x4.mul(g1, f32x4.sub(v128.load(x + o, 16), m)));
+    }
+    if (i + 4 <= len) {
+      const o = <usize>i << 2;
+      const g = v128.load(dy + o);
+      s1 = f32x4.add(s1, g);
+      d1 = f32x4.add(d1, f32x4.mul(g, f32x4.sub(v128.load(x + o), m)));
+      i += 4;
+    }
+    if (i < len) {
+      for (; i < len; i++) {
+        const o = <usize>i << 2;
+        const g = load<f32>(dy + o);
+        tailS += g;
+        tailD += g * (load<f32>(x + o) - shift);
+      }
+      s1 = f32x4.replace_lane(s1, 0, f32x4.extract_lane(s1, 0) + tailS);
+      d1 = f32x4.replace_lane(d1, 0, f32x4.extract_lane(d1, 0) + tailD);
+    }
+    v128.store(sAt, f32x4.add(s0, s1));
+    v128.store(dAt, f32x4.add(d0, d1));
+  } else {
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      const g = load<f32>(dy + o);
+      tailS += g;
+      tailD += g * (load<f32>(x + o) - shift);
+    }
+    store<f32>(sAt, load<f32>(sAt) + tailS);
+    store<f32>(dAt, load<f32>(dAt) + tailD);
   }
 }
 

@@ -332,7 +332,7 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
 
 // The sum of a channel's lanes (rowSumsInto), in f64.
 // @ts-ignore: decorator
-@inline function lanesTotal(p: usize): f64 {
+@inline export function lanesTotal(p: usize): f64 {
   if (ASC_FEATURE_SIMD) return <f64>laneSum(v128.load(p));
   return <f64>load<f32>(p);
 }
