@@ -209,8 +209,7 @@ function centredSums64(p: usize, rows: i32, len: i32, stride: usize, shift: f32)
 // Every channel of planar x [N, C, S] into mean[C], m2[C] (f64). A block of channel c is
 // gathered from up to BLOCK/S samples, which keeps its sums in registers and costs nothing
 // in cache. From memory, gathering short rows means many streams far apart
-// ([64,512,14,14]: ten, 400 KB apart) and reading in order is up to 2.5 times faster, unless
-// the rows are so short (under MIN_ROW_IN_ORDER) that handling them one by one costs more.
+// ([64,512,14,14]: ten, 400 KB apart) and reading in order is up to 2.5 times faster.
 // (Walking one channel at a time would keep it in L2 for the normalize pass, but visits
 // [32,64,56,56] in 2048 chunks of 12 KB, and reading that way takes twice as long as
 // reading in order on the machines measured: more than the second pass costs.)
@@ -218,12 +217,51 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   memory.fill(meanP, 0, <usize>C << 3);
   memory.fill(m2P, 0, <usize>C << 3);
   const fromMemory = <f64>N * <f64>C * <f64>S * 4 > ROWS4_MAX_BYTES;
-  if (fromMemory && S >= MIN_ROW_IN_ORDER && S < MAX_ROW_IN_ORDER) planarStatsInOrder(x, N, C, S, meanP, m2P);
+  if (S < MIN_ROW_IN_ORDER) planarStatsColumns(x, N, C, S, meanP, m2P);
+  else if (fromMemory && S < MAX_ROW_IN_ORDER) planarStatsInOrder(x, N, C, S, meanP, m2P);
   else planarStatsGathered(x, N, C, S, meanP, m2P);
 }
 
-// Rows that planarStatsInOrder reads one by one: from MIN_ROW_IN_ORDER values; from
-// MAX_ROW_IN_ORDER on, a gathered block has at most four rows (four streams).
+// Rows under MIN_ROW_IN_ORDER values are too short to handle one by one at all: a sample
+// [C, S] is summed like an interleaved row of C·S columns, each column shifted by its
+// channel's shift, and channel c's block is then the sum of its S columns over
+// MAX_BLOCK_ROWS samples. Channels are taken CHUNK/S at a time.
+function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
+  const stride = <usize>C * <usize>S << 2;
+  const shiftP = LANES, dP = LANES + (<usize>CHUNK << 2), qP = LANES + (<usize>CHUNK << 3);
+  const rows4 = <f64>N * <f64>C * <f64>S * 4 <= ROWS4_MAX_BYTES;
+  const perChunk = CHUNK / S;
+  for (let c0 = 0; c0 < C; c0 += perChunk) {
+    const Wc = min(perChunk, C - c0), W = Wc * S;
+    for (let n = 0; n < N; n += MAX_BLOCK_ROWS) {
+      const rows = min(MAX_BLOCK_ROWS, N - n);
+      const block = x + <usize>n * stride + (<usize>c0 * <usize>S << 2);
+      const na = <f64>n * <f64>S, nb = <f64>rows * <f64>S;
+      setWeights(na, nb);
+      for (let c = 0; c < Wc; c++) {
+        const shift = nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, c0 + c, na);
+        for (let s = 0; s < S; s++) store<f32>(shiftP + (<usize>(c * S + s) << 2), shift);
+      }
+      memory.fill(dP, 0, <usize>W << 2);
+      memory.fill(qP, 0, <usize>W << 2);
+      columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
+      const invNb = 1.0 / nb;
+      for (let c = 0; c < Wc; c++) {
+        let d: f64 = 0, q: f64 = 0;
+        for (let s = 0; s < S; s++) {
+          const o = <usize>(c * S + s) << 2;
+          d += <f64>load<f32>(dP + o);
+          q += <f64>load<f32>(qP + o);
+        }
+        const p = block + (<usize>c * <usize>S << 2);
+        settleBlock(p, rows, S, stride, meanP, m2P, c0 + c, invNb, load<f32>(shiftP + (<usize>(c * S) << 2)), d, q);
+      }
+    }
+  }
+}
+
+// Rows that planarStatsInOrder reads one by one: from MIN_ROW_IN_ORDER values (shorter ones
+// go by columns); from MAX_ROW_IN_ORDER on, a gathered block has at most four rows.
 const MIN_ROW_IN_ORDER: i32 = 16;
 const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 
