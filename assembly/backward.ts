@@ -11,7 +11,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, LANES, ROWS4_MAX_BYTES, laneSum, lanesTotal } from "./stats";
+import { CHUNK, LANES, ROWS4_MAX_BYTES, SHORT_ROW, expandColumns, laneSum, lanesTotal } from "./stats";
 import { applyPlanar, applyInterleaved, gamma } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -100,7 +100,8 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
 function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
   memory.fill(sumDy, 0, <usize>C << 3);
   memory.fill(sumDyXmu, 0, <usize>C << 3);
-  if (S < MAX_ROW_IN_LANES) planarDotsInLanes(dy, x, N, C, S, mean, sumDy, sumDyXmu);
+  if (S < SHORT_ROW) planarDotsColumns(dy, x, N, C, S, mean, sumDy, sumDyXmu);
+  else if (S < MAX_ROW_IN_LANES) planarDotsInLanes(dy, x, N, C, S, mean, sumDy, sumDyXmu);
   else {
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
@@ -145,6 +146,35 @@ function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
       }
       for (let c = 0; c < W; c++) {
         addSums(sumDy, sumDyXmu, c0 + c, lanesTotal(sP + (<usize>c << 4)), lanesTotal(dP + (<usize>c << 4)));
+      }
+    }
+  }
+}
+
+// Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, each column
+// shifted by its channel's shift; every DOT_TERMS samples, channel c's S column sums go
+// into its f64 sums. CHUNK/S channels at a time.
+function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
+  const stride = <usize>C * <usize>S << 2, perChunk = CHUNK / S;
+  const shiftP = LANES, sP = LANES + (<usize>CHUNK << 2), dP = LANES + (<usize>CHUNK << 3);
+  const rows4 = <f64>N * <f64>C * <f64>S * 4 <= ROWS4_MAX_BYTES;
+  for (let c0 = 0; c0 < C; c0 += perChunk) {
+    const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
+    for (let c = 0; c < Wc; c++) store<f32>(sP + (<usize>c << 2), <f32>load<f64>(mean + (<usize>(c0 + c) << 3)));
+    expandColumns(sP, 0, 1, Wc, S, shiftP);
+    for (let n = 0; n < N; n += DOT_TERMS) {
+      const rows = min(DOT_TERMS, N - n);
+      memory.fill(sP, 0, <usize>W << 2);
+      memory.fill(dP, 0, <usize>W << 2);
+      columnDots(dy + <usize>n * stride + o, x + <usize>n * stride + o, rows, W, stride, shiftP, sP, dP, rows4);
+      for (let c = 0; c < Wc; c++) {
+        let ts: f64 = 0, td: f64 = 0;
+        for (let s = 0; s < S; s++) {
+          const at = <usize>(c * S + s) << 2;
+          ts += <f64>load<f32>(sP + at);
+          td += <f64>load<f32>(dP + at);
+        }
+        addSums(sumDy, sumDyXmu, c0 + c, ts, td);
       }
     }
   }
@@ -374,6 +404,19 @@ function elemtRow(dy: usize, x: usize, dx: usize, len: i32, shift: f32, k: f32, 
 
 function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coef: usize): void {
   const step = <usize>C << 2;
+  if (S < SHORT_ROW) {
+    // Each sample as an interleaved row of C·S columns (see applyPlanarColumns).
+    const stride = <usize>C * <usize>S << 2, perChunk = CHUNK / S;
+    for (let c0 = 0; c0 < C; c0 += perChunk) {
+      const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
+      expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, LANES);
+      for (let n = 0; n < N; n++) {
+        const on = <usize>n * stride + o;
+        elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, LANES);
+      }
+    }
+    return;
+  }
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const at = coef + (<usize>c << 2), o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;

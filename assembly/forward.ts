@@ -14,7 +14,7 @@
 // what backward needs; saveInvstd holds M2 between the stats and the fold.
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 
-import { planarStats, interleavedStats, about, aboutf, ROWS4_MAX_BYTES } from "./stats";
+import { planarStats, interleavedStats, about, aboutf, expandColumns, CHUNK, LANES, ROWS4_MAX_BYTES, SHORT_ROW } from "./stats";
 
 // @ts-ignore: decorator
 @inline export function gamma(weight: usize, c: i32): f64 {
@@ -157,6 +157,10 @@ export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize
 
 // Planar [N, C, S], sample by sample so memory is read in order.
 export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
+  if (S < SHORT_ROW) {
+    applyPlanarColumns(x, y, N, C, S, coef);
+    return;
+  }
   const step = <usize>C << 2;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -165,6 +169,17 @@ export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
       if (shift == 0) applyRow(x + o, y + o, S, 0, scale, offset, false);
       else applyRow(x + o, y + o, S, shift, scale, offset, true);
     }
+  }
+}
+
+// Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, with the
+// coefficients repeated S times in LANES, CHUNK/S channels at a time.
+function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
+  const stride = <usize>C * <usize>S << 2, perChunk = CHUNK / S;
+  for (let c0 = 0; c0 < C; c0 += perChunk) {
+    const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
+    expandColumns(coef + (<usize>c0 << 2), <usize>C << 2, 3, Wc, S, LANES);
+    for (let n = 0; n < N; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, LANES);
   }
 }
 

@@ -217,15 +217,14 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   memory.fill(meanP, 0, <usize>C << 3);
   memory.fill(m2P, 0, <usize>C << 3);
   const fromMemory = <f64>N * <f64>C * <f64>S * 4 > ROWS4_MAX_BYTES;
-  if (S < MIN_ROW_IN_ORDER) planarStatsColumns(x, N, C, S, meanP, m2P);
+  if (S < SHORT_ROW) planarStatsColumns(x, N, C, S, meanP, m2P);
   else if (fromMemory && S < MAX_ROW_IN_ORDER) planarStatsInOrder(x, N, C, S, meanP, m2P);
   else planarStatsGathered(x, N, C, S, meanP, m2P);
 }
 
-// Rows under MIN_ROW_IN_ORDER values are too short to handle one by one at all: a sample
-// [C, S] is summed like an interleaved row of C·S columns, each column shifted by its
-// channel's shift, and channel c's block is then the sum of its S columns over
-// MAX_BLOCK_ROWS samples. Channels are taken CHUNK/S at a time.
+// Rows under SHORT_ROW values: a sample [C, S] is summed like an interleaved row of C·S
+// columns, each column shifted by its channel's shift, and channel c's block is then the
+// sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken CHUNK/S at a time.
 function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
   const stride = <usize>C * <usize>S << 2;
   const shiftP = LANES, dP = LANES + (<usize>CHUNK << 2), qP = LANES + (<usize>CHUNK << 3);
@@ -239,9 +238,9 @@ function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       const na = <f64>n * <f64>S, nb = <f64>rows * <f64>S;
       setWeights(na, nb);
       for (let c = 0; c < Wc; c++) {
-        const shift = nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, c0 + c, na);
-        for (let s = 0; s < S; s++) store<f32>(shiftP + (<usize>(c * S + s) << 2), shift);
+        store<f32>(dP + (<usize>c << 2), nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, c0 + c, na));
       }
+      expandColumns(dP, 0, 1, Wc, S, shiftP);
       memory.fill(dP, 0, <usize>W << 2);
       memory.fill(qP, 0, <usize>W << 2);
       columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
@@ -260,9 +259,11 @@ function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   }
 }
 
-// Rows that planarStatsInOrder reads one by one: from MIN_ROW_IN_ORDER values (shorter ones
-// go by columns); from MAX_ROW_IN_ORDER on, a gathered block has at most four rows.
-const MIN_ROW_IN_ORDER: i32 = 16;
+// Planar rows shorter than this are too short to handle one by one: every planar kernel
+// takes a sample [C, S] as an interleaved row of C·S columns instead. From SHORT_ROW on,
+// planarStatsInOrder reads rows one by one; from MAX_ROW_IN_ORDER on, a gathered block has
+// at most four rows.
+export const SHORT_ROW: i32 = 16;
 const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 
 // A block is one row cut at BLOCK values, or BLOCK/S rows of one channel.
@@ -365,6 +366,20 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
     }
     store<f32>(dAt, load<f32>(dAt) + tailD);
     store<f32>(qAt, load<f32>(qAt) + tailQ);
+  }
+}
+
+// Copies `arrays` arrays of Wc f32 (at src, srcStep bytes apart) to dst, each value S
+// times: per-channel values become per-column ones for a planar sample read as columns.
+// The arrays land Wc·S values apart.
+export function expandColumns(src: usize, srcStep: usize, arrays: i32, Wc: i32, S: i32, dst: usize): void {
+  const W = <usize>(Wc * S);
+  for (let a = 0; a < arrays; a++) {
+    const from = src + <usize>a * srcStep, to = dst + (<usize>a * W << 2);
+    for (let c = 0; c < Wc; c++) {
+      const v = load<f32>(from + (<usize>c << 2)), at = to + (<usize>(c * S) << 2);
+      for (let s = 0; s < S; s++) store<f32>(at + (<usize>s << 2), v);
+    }
   }
 }
 
