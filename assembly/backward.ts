@@ -11,7 +11,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, LANES, ROWS4_MAX_BYTES, SHORT_ROW, expandColumns, laneSum, lanesTotal } from "./stats";
+import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, expandColumns, laneSum, lanesTotal } from "./stats";
 import { applyPlanar, applyInterleaved, gamma } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -153,10 +153,10 @@ function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
 
 // Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, each column
 // shifted by its channel's shift; every DOT_TERMS samples, channel c's S column sums go
-// into its f64 sums. CHUNK/S channels at a time.
+// into its f64 sums. COLUMNS/S channels at a time.
 function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
-  const stride = <usize>C * <usize>S << 2, perChunk = CHUNK / S;
-  const shiftP = LANES, sP = LANES + (<usize>CHUNK << 2), dP = LANES + (<usize>CHUNK << 3);
+  const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
+  const shiftP = LANES, sP = LANES + (<usize>COLUMNS << 2), dP = LANES + (<usize>COLUMNS << 3);
   const rows4 = <f64>N * <f64>C * <f64>S * 4 <= ROWS4_MAX_BYTES;
   for (let c0 = 0; c0 < C; c0 += perChunk) {
     const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
@@ -406,7 +406,7 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
   const step = <usize>C << 2;
   if (S < SHORT_ROW) {
     // Each sample as an interleaved row of C·S columns (see applyPlanarColumns).
-    const stride = <usize>C * <usize>S << 2, perChunk = CHUNK / S;
+    const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
     for (let c0 = 0; c0 < C; c0 += perChunk) {
       const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
       expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, LANES);

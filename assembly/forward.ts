@@ -14,7 +14,7 @@
 // what backward needs; saveInvstd holds M2 between the stats and the fold.
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 
-import { planarStats, interleavedStats, about, aboutf, expandColumns, CHUNK, LANES, ROWS4_MAX_BYTES, SHORT_ROW } from "./stats";
+import { planarStats, interleavedStats, about, aboutf, expandColumns, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW } from "./stats";
 
 // @ts-ignore: decorator
 @inline export function gamma(weight: usize, c: i32): f64 {
@@ -173,9 +173,9 @@ export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
 }
 
 // Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, with the
-// coefficients repeated S times in LANES, CHUNK/S channels at a time.
+// coefficients repeated S times in LANES, COLUMNS/S channels at a time.
 function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
-  const stride = <usize>C * <usize>S << 2, perChunk = CHUNK / S;
+  const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
   for (let c0 = 0; c0 < C; c0 += perChunk) {
     const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
     expandColumns(coef + (<usize>c0 << 2), <usize>C << 2, 3, Wc, S, LANES);

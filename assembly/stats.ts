@@ -15,7 +15,8 @@
 //   δ = mean_b − mean_a,  mean = mean_a + δ·n_b/n,  M2 = M2_a + M2_b + δ²·n_a·n_b/n.
 // Every channel of a call advances through the same counts n_a, n_b, so the weights
 // n_b/n and n_a·n_b/n are computed once per block, not once per channel.
-// Each f32 lane adds at most BLOCK/16 (planar) or MAX_BLOCK_ROWS (interleaved) values.
+// Each f32 lane adds at most BLOCK/16 (planar) or MAX_BLOCK_ROWS (interleaved, and planar
+// rows under SHORT_ROW values, read as columns) values.
 
 // Values per planar block: 8 KiB, read from L1 if it must be summed again.
 export const BLOCK: i32 = 2048;
@@ -25,10 +26,14 @@ export const MAX_BLOCK_ROWS: i32 = 128;
 const PILOT: i32 = 16;
 
 // Channels per chunk. Interleaved kernels, and planar ones reading in order, walk a block
-// row by row over a chunk of at most CHUNK channels, keeping each channel's f32 sums in
-// LANES, a static scratch of 36 bytes per channel (9 f32: a shift and two f32x4 of sums).
+// row by row over a chunk of at most CHUNK channels, keeping their f32 sums in LANES: three
+// f32 per interleaved channel, or a planar row's shift and two f32x4 of sums (36 bytes).
 export const CHUNK: i32 = 1024;
-export const LANES: usize = memory.data(CHUNK * 36, 16);
+// Columns per chunk when planar samples are read as columns (rows under SHORT_ROW values),
+// with up to four f32 each in LANES. Reading part of each sample at a time is three times
+// slower, so this is large: [2048,256,8] fits whole.
+export const COLUMNS: i32 = 4096;
+export const LANES: usize = memory.data(COLUMNS * 16, 16);
 
 // The second result of centredSums.
 let sumSquares: f64 = 0;
@@ -222,14 +227,21 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   else planarStatsGathered(x, N, C, S, meanP, m2P);
 }
 
+// Planar rows shorter than this are too short to handle one by one: every planar kernel
+// takes a sample [C, S] as an interleaved row of C·S columns instead. From SHORT_ROW on,
+// planarStatsInOrder reads rows one by one; from MAX_ROW_IN_ORDER on, a gathered block has
+// at most four rows.
+export const SHORT_ROW: i32 = 16;
+const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
+
 // Rows under SHORT_ROW values: a sample [C, S] is summed like an interleaved row of C·S
 // columns, each column shifted by its channel's shift, and channel c's block is then the
-// sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken CHUNK/S at a time.
+// sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken COLUMNS/S at a time.
 function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
   const stride = <usize>C * <usize>S << 2;
-  const shiftP = LANES, dP = LANES + (<usize>CHUNK << 2), qP = LANES + (<usize>CHUNK << 3);
+  const shiftP = LANES, dP = LANES + (<usize>COLUMNS << 2), qP = LANES + (<usize>COLUMNS << 3);
   const rows4 = <f64>N * <f64>C * <f64>S * 4 <= ROWS4_MAX_BYTES;
-  const perChunk = CHUNK / S;
+  const perChunk = COLUMNS / S;
   for (let c0 = 0; c0 < C; c0 += perChunk) {
     const Wc = min(perChunk, C - c0), W = Wc * S;
     for (let n = 0; n < N; n += MAX_BLOCK_ROWS) {
@@ -237,6 +249,7 @@ function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       const block = x + <usize>n * stride + (<usize>c0 * <usize>S << 2);
       const na = <f64>n * <f64>S, nb = <f64>rows * <f64>S;
       setWeights(na, nb);
+      // The channels' shifts pass through dP on their way to one per column.
       for (let c = 0; c < Wc; c++) {
         store<f32>(dP + (<usize>c << 2), nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, c0 + c, na));
       }
@@ -258,13 +271,6 @@ function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
     }
   }
 }
-
-// Planar rows shorter than this are too short to handle one by one: every planar kernel
-// takes a sample [C, S] as an interleaved row of C·S columns instead. From SHORT_ROW on,
-// planarStatsInOrder reads rows one by one; from MAX_ROW_IN_ORDER on, a gathered block has
-// at most four rows.
-export const SHORT_ROW: i32 = 16;
-const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 
 // A block is one row cut at BLOCK values, or BLOCK/S rows of one channel.
 function planarStatsGathered(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {

@@ -31,7 +31,7 @@ const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? n
 const CONFIG = QUICK
   ? { timeMs: 40, iterations: 5, warmupMs: 10, warmupIterations: 2, rounds: 1, slowCallMs: 150, slowSamples: 1, slowPeerElements: 1e5, sweepSizes: [1e3, 1e5, 1e7] }
   : { timeMs: 300, iterations: 15, warmupMs: 100, warmupIterations: 5, rounds: 3, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null };
-// batchnorm-wasm and memory.copy are timed in `rounds` interleaved rounds and keep the
+// batchnorm-wasm, memory.copy and the floors are timed in `rounds` interleaved rounds and keep the
 // round with the lowest median: the machine is shared, and a burst of someone else's work
 // during one task's samples would otherwise decide its row.
 // --quick leaves out the calls that take seconds each (tfjs-cpu beyond slowPeerElements,
@@ -49,6 +49,7 @@ const IMPLS = {
   ours: 'batchnorm-wasm: the layer API (forward(x, out) / backward(dy, out)), SIMD build; tensors live in wasm memory, nothing is copied',
   kernel: 'batchnorm-wasm kernel alone: the layer\'s own forward-train dispatch (ops.forwardTrain, the same wasm call) without the layer (argument checks, layout)',
   copy: 'wasm memory.copy of the input\'s bytes into another buffer in the same memory (the physical limit: reads and writes every byte once)',
+  floor: 'the memory sweeps the op must make, without arithmetic, stored with v128.store like the kernels (bench/floors.ts): eval = one read and one write; train = a read sweep, then a read and a write; backward = a sweep reading x and dy, then reading both and writing dx',
   js: 'plain JavaScript on Float32Arrays, two-pass mean/variance with f64 sums, same layout as ours; no copies',
   'tfjs-wasm': 'TensorFlow.js 4.22 tfjs-backend-wasm (SIMD, 1 thread), NHWC (its native layout): tf.moments + tf.batchNorm; train step = tf.grads of that; tensors created once, outputs disposed, no copies to JS; no running-stats update',
   'tfjs-cpu': 'TensorFlow.js 4.22 cpu backend (plain JS kernels), same ops and layout as tfjs-wasm',
@@ -113,6 +114,44 @@ async function measure(fn, isAsync) {
 }
 
 // ---- implementations: each returns { op: () => void | Promise<void> } for one workload ----
+
+let floors = null;
+/** bench/floors.ts compiled by `npm run bench`: one set of buffers, grown to the largest workload. */
+async function loadFloors() {
+  if (floors !== null || unavailable.floor) return floors;
+  const file = new URL('../build/floors.wasm', HERE);
+  if (!existsSync(file)) {
+    unavailable.floor = 'no build/floors.wasm: npm run bench builds it (asc --config bench/asconfig.json)';
+    return null;
+  }
+  const { instance } = await WebAssembly.instantiate(readFileSync(file), { env: { abort() { throw new Error('floors.wasm aborted'); } } });
+  floors = { k: instance.exports, capacity: 0 };
+  return floors;
+}
+
+function floorTasks(L) {
+  if (!floors) return null;
+  const { k } = floors;
+  const n = Math.ceil(L.size / 16) * 16, bytes = n * 4, base = 65536;
+  const need = base + 4 * bytes;
+  if (need > floors.capacity) {
+    const have = k.memory.buffer.byteLength;
+    if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
+    floors.capacity = need;
+  }
+  const [x, y, dy, dx] = [0, 1, 2, 3].map((i) => base + i * bytes);
+  // Written once so every page is real memory (untouched pages all read the zero page).
+  new Float32Array(k.memory.buffer, x, n).set(random(L.size, 1));
+  new Float32Array(k.memory.buffer, dy, n).set(random(L.size, 2));
+  new Float32Array(k.memory.buffer, y, n).fill(0);
+  new Float32Array(k.memory.buffer, dx, n).fill(0);
+  return {
+    'forward-train': () => k.forwardTrain(x, y, n),
+    'forward-eval': () => k.copyLoop(y, x, n),
+    backward: () => k.backward(x, dy, dx, n),
+    'train-step': () => k.trainStep(x, y, dy, dx, n),
+  };
+}
 
 function oursTasks(rt, w, L) {
   const dims = w.dims;
@@ -250,6 +289,7 @@ async function runWorkload(rt, w, ops, impls, torch) {
   const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
   const ours = oursTasks(rt, w, L);
+  const floor = impls.includes('floor') ? floorTasks(L) : null;
   const rounds = {};
   const keep = (key, m) => (rounds[key] ??= []).push(m);
   for (let round = 0; round < CONFIG.rounds; round++) {
@@ -257,6 +297,7 @@ async function runWorkload(rt, w, ops, impls, torch) {
     for (const op of ops) {
       ours.prepare[op]?.();
       keep(op, await measure(ours.tasks[op], false));
+      if (floor) keep(`floor ${op}`, await measure(floor[op], false));
     }
     if (impls.includes('kernel')) keep('kernel', await measure(ours.kernel['forward-train'], false));
   }
@@ -267,6 +308,7 @@ async function runWorkload(rt, w, ops, impls, torch) {
   };
   record('copy', 'copy', best('copy'));
   for (const op of ops) record(op, 'ours', best(op));
+  if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
   if (rounds.kernel) record('forward-train', 'kernel', best('kernel'));
   ours.dispose();
   if (impls.includes('js')) {
@@ -330,19 +372,20 @@ function summarize(result) {
     const ours = row.ours.ms;
     row.ours.gbps = (TRAFFIC[op] * result.bytes) / (ours / 1000) / 1e9;
     row.ours.vsCopy = ours / copy;
+    if (row.floor) row.ours.vsFloor = ours / row.floor.ms;
     row.ours.speedup = {};
     for (const peer of PEERS) if (row[peer]) row.ours.speedup[peer] = row[peer].ms / ours;
   }
 }
 
 function mainTable(results) {
-  const head = ['workload', 'op', 'batchnorm-wasm', 'GB/s', '× copy', ...PEERS.map((p) => `vs ${p}`)];
+  const head = ['workload', 'op', 'batchnorm-wasm', 'GB/s', '× copy', '× floor', ...PEERS.map((p) => `vs ${p}`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
   for (const r of results) {
     for (const op of OPS) {
       const o = r.ops[op]?.ours;
       if (!o) continue;
-      const cells = [r.label, op, fmtTime(o.ms), o.gbps.toFixed(1), fmtRatio(o.vsCopy), ...PEERS.map((p) => fmtRatio(o.speedup[p]))];
+      const cells = [r.label, op, fmtTime(o.ms), o.gbps.toFixed(1), fmtRatio(o.vsCopy), fmtRatio(o.vsFloor), ...PEERS.map((p) => fmtRatio(o.speedup[p]))];
       lines.push(`| ${cells.join(' | ')} |`);
     }
   }
@@ -367,9 +410,10 @@ async function main() {
   const spec = JSON.parse(readFileSync(new URL('workloads.json', HERE), 'utf8'));
   const rt = await init();
   if (!rt.simd) console.warn('note: this engine has no wasm SIMD; the scalar build runs');
+  await loadFloors();
   const torch = loadTorch();
   const started = performance.now();
-  const all = ['ours', 'kernel', 'copy', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+  const all = ['ours', 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
   const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
   const results = [];
   for (const w of workloads) {
@@ -377,7 +421,7 @@ async function main() {
     summarize(results.at(-1));
     process.stderr.write(`  ${w.id} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
-  const sweepImpls = ['ours', 'copy', 'js', 'tfjs-wasm', 'torch-1'];
+  const sweepImpls = ['ours', 'copy', 'floor', 'js', 'tfjs-wasm', 'torch-1'];
   const sweep = [];
   for (const w of spec.sweep) {
     if (ONLY && !ONLY.includes(w.id)) continue;
@@ -401,9 +445,10 @@ async function main() {
   print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);
   print();
   print(`${env.date}, Node ${env.node} (V8 ${env.v8}), ${env.cpus} × ${env.cpu}, load ${env.loadavg.map((l) => l.toFixed(2)).join(' ')}; ` +
-    `medians of tinybench samples (batchnorm-wasm and copy: the best of ${CONFIG.rounds} interleaved rounds); ${rt.simd ? 'SIMD' : 'scalar'} build.`);
+    `medians of tinybench samples (batchnorm-wasm, copy and floor: the best of ${CONFIG.rounds} interleaved rounds); ${rt.simd ? 'SIMD' : 'scalar'} build.`);
   print();
   print('Speedup = peer time / batchnorm-wasm time; × copy = time / wasm memory.copy of the input\'s bytes; ' +
+    '× floor = time / the op\'s memory sweeps without arithmetic (bench/floors.ts); ' +
     'GB/s counts the bytes the op must move (forward 2×, backward 3×, train step 5× the input).');
   print();
   print(mainTable(results));
