@@ -3,7 +3,10 @@
 // Training (batch stats):  dx = γ·invstd/n · (n·dy − sumDy − x̂·dγ), rewritten per channel as
 //   dx = dy·k + (x − shift)·p + q,  k = γ·invstd,  p = −k·invstd²·sumDyXmu/n,
 //   q = −k·sumDy/n − p·(mean − shift)
-// with shift = f32(mean) as in forward, so x − shift is exact on offset data.
+// with shift the f32 head of the mean as in forward (headOf: 0 where the mean is within a
+// standard deviation of 0), so x − shift is exact on offset data. The sums run about a
+// shift too (Σdy·(x − shift), then − (mean − shift)·Σdy in f64); a shift of 0 skips the
+// subtraction where the kernel is not bound by memory alone (interleaved rows).
 // Eval (running stats are constants): dx = dy·γ·invstd_running.
 // dγ and dβ ACCUMULATE into gradWeight/gradBias (null pointers: not wanted).
 //
@@ -11,8 +14,8 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, expandColumns, laneSum, lanesTotal } from "./stats";
-import { applyPlanar, applyInterleaved, gamma } from "./forward";
+import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, aboutAt, anyNonZero, expandColumns, laneSum, lanesTotal } from "./stats";
+import { applyPlanar, applyInterleaved, gamma, headOf } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
 const DOT_TERMS: i32 = 16;
@@ -166,7 +169,7 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
       const rows = min(DOT_TERMS, N - n);
       memory.fill(sP, 0, <usize>W << 2);
       memory.fill(dP, 0, <usize>W << 2);
-      columnDots(dy + <usize>n * stride + o, x + <usize>n * stride + o, rows, W, stride, shiftP, sP, dP, rows4);
+      columnDots(dy + <usize>n * stride + o, x + <usize>n * stride + o, rows, W, stride, shiftP, sP, dP, rows4, true);
       for (let c = 0; c < Wc; c++) {
         let ts: f64 = 0, td: f64 = 0;
         for (let s = 0; s < S; s++) {
@@ -230,10 +233,15 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
 
 // Interleaved [R, C], row by row over chunks of at most CHUNK channels, with each
 // channel's f32 sums in the L1 scratch LANES for DOT_TERMS rows at a time.
-function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize): void {
+function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, shifts: usize): void {
   memory.fill(sumDy, 0, <usize>C << 3);
   memory.fill(sumDyXmu, 0, <usize>C << 3);
-  for (let c = 0; c < C; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
+  // With invstd known, a channel within a standard deviation of 0 takes shift 0 (headOf).
+  for (let c = 0; c < C; c++) {
+    const m = load<f64>(mean + (<usize>c << 3));
+    store<f32>(shifts + (<usize>c << 2), invstd ? headOf(m, load<f64>(invstd + (<usize>c << 3))) : <f32>m);
+  }
+  const centred = anyNonZero(shifts, C);
   const stride = <usize>C << 2;
   const sP = LANES, dP = LANES + (<usize>CHUNK << 2);
   const rows4 = <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES;
@@ -244,7 +252,7 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
     memory.fill(dP, 0, <usize>W << 2);
     for (let r = 0; r < R; r += DOT_TERMS) {
       const rows = min(DOT_TERMS, R - r);
-      columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP, rows4);
+      columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP, rows4, centred);
       addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
@@ -257,8 +265,9 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
 }
 
 // s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns; four rows at a
-// time share each load and store of the sums.
-function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool): void {
+// time share each load and store of the sums. `centred` false: every shift is 0, and rows
+// read one at a time skip loading and subtracting them.
+function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool, centred: bool): void {
   let r = 0;
   if (ASC_FEATURE_SIMD && rows4) {
     const W4 = W & ~3;
@@ -274,16 +283,17 @@ function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shift
         v128.store(sP + o, f32x4.add(v128.load(sP + o), f32x4.add(f32x4.add(g0, g1), f32x4.add(g2, g3))));
         v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3))));
       }
-      for (let i = 0; i < 4; i++) columnDotsRow(dy + stride * i, x + stride * i, W4, W, shiftP, sP, dP);
+      for (let i = 0; i < 4; i++) columnDotsRow(dy + stride * i, x + stride * i, W4, W, shiftP, sP, dP, true);
     }
   }
-  for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP);
+  if (centred) for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP, true);
+  else for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP, false);
 }
 
 // Columns [c0, W) of one row.
 // @ts-ignore: decorator
 @inline
-function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: usize, dP: usize): void {
+function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: usize, dP: usize, centred: bool): void {
   let c = c0;
   if (ASC_FEATURE_SIMD) {
     for (; c + 8 <= W; c += 8) {
@@ -291,21 +301,21 @@ function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: 
       const g0 = v128.load(dy + o), g1 = v128.load(dy + o, 16);
       v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
       v128.store(sP + o, f32x4.add(v128.load(sP + o, 16), g1), 16);
-      v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
-      v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), f32x4.mul(g1, f32x4.sub(v128.load(x + o, 16), v128.load(shiftP + o, 16)))), 16);
+      v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, aboutAt(v128.load(x + o), shiftP + o, centred))));
+      v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), f32x4.mul(g1, aboutAt(v128.load(x + o, 16), shiftP + o + 16, centred))), 16);
     }
     for (; c + 4 <= W; c += 4) {
       const o = <usize>c << 2;
       const g0 = v128.load(dy + o);
       v128.store(sP + o, f32x4.add(v128.load(sP + o), g0));
-      v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, f32x4.sub(v128.load(x + o), v128.load(shiftP + o)))));
+      v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.mul(g0, aboutAt(v128.load(x + o), shiftP + o, centred))));
     }
   }
   for (; c < W; c++) {
     const o = <usize>c << 2;
     const g = load<f32>(dy + o);
     store<f32>(sP + o, load<f32>(sP + o) + g);
-    store<f32>(dP + o, load<f32>(dP + o) + g * (load<f32>(x + o) - load<f32>(shiftP + o)));
+    store<f32>(dP + o, load<f32>(dP + o) + g * (centred ? load<f32>(x + o) - load<f32>(shiftP + o) : load<f32>(x + o)));
   }
 }
 
@@ -370,7 +380,7 @@ function backwardCoefChannel(
   const s = load<f64>(sumDy + o), d = load<f64>(sumDyXmu + o);
   accumulate(gradBias, c, s);
   accumulate(gradWeight, c, d * is);
-  const shift = <f32>m;
+  const shift = headOf(m, is);
   const k = gamma(weight, c) * is;
   const p = -k * is * is * d * invCount;
   const q = -k * s * invCount - p * (m - <f64>shift);
@@ -416,9 +426,11 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
     for (let c0 = 0; c0 < C; c0 += perChunk) {
       const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
       expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, LANES);
+      const centred = anyNonZero(coef + (<usize>c0 << 2), Wc);
       for (let n = 0; n < N; n++) {
         const on = <usize>n * stride + o;
-        elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, LANES);
+        if (centred) elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, LANES, true);
+        else elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, LANES, false);
       }
     }
     return;
@@ -448,16 +460,17 @@ function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: 
         v128.store(d + (step << 1), f32x4.add(f32x4.add(f32x4.mul(v128.load(g + (step << 1)), k), q), f32x4.mul(f32x4.sub(v128.load(v + (step << 1)), m), p)));
         v128.store(d + step * 3, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step * 3), k), q), f32x4.mul(f32x4.sub(v128.load(v + step * 3), m), p)));
       }
-      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef);
+      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef, true);
     }
   }
-  for (; r < R; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef);
+  if (anyNonZero(coef, C)) for (; r < R; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, true);
+  else for (; r < R; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, false);
 }
 
-// Channels [c0, C) of one interleaved row.
+// Channels [c0, C) of one interleaved row; `centred` false: every shift is 0 (not read).
 // @ts-ignore: decorator
 @inline
-function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, coef: usize): void {
+function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, coef: usize, centred: bool): void {
   const step = <usize>C << 2;
   let c = c0;
   if (ASC_FEATURE_SIMD) {
@@ -465,20 +478,20 @@ function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, co
       const o = <usize>c << 2, m = coef + o, k = m + step, p = m + (step << 1), q = m + step * 3;
       const a0 = f32x4.add(f32x4.mul(v128.load(dy + o), v128.load(k)), v128.load(q));
       const a1 = f32x4.add(f32x4.mul(v128.load(dy + o, 16), v128.load(k, 16)), v128.load(q, 16));
-      v128.store(dx + o, f32x4.add(a0, f32x4.mul(f32x4.sub(v128.load(x + o), v128.load(m)), v128.load(p))));
-      v128.store(dx + o, f32x4.add(a1, f32x4.mul(f32x4.sub(v128.load(x + o, 16), v128.load(m, 16)), v128.load(p, 16))), 16);
+      v128.store(dx + o, f32x4.add(a0, f32x4.mul(aboutAt(v128.load(x + o), m, centred), v128.load(p))));
+      v128.store(dx + o, f32x4.add(a1, f32x4.mul(aboutAt(v128.load(x + o, 16), m + 16, centred), v128.load(p, 16))), 16);
     }
     for (; c + 4 <= C; c += 4) {
       const o = <usize>c << 2, k = coef + o;
       const a = f32x4.add(f32x4.mul(v128.load(dy + o), v128.load(k + step)), v128.load(k + step * 3));
-      const b = f32x4.mul(f32x4.sub(v128.load(x + o), v128.load(k)), v128.load(k + (step << 1)));
+      const b = f32x4.mul(aboutAt(v128.load(x + o), k, centred), v128.load(k + (step << 1)));
       v128.store(dx + o, f32x4.add(a, b));
     }
   }
   for (; c < C; c++) {
     const o = <usize>c << 2, k = coef + o;
     store<f32>(dx + o, (load<f32>(dy + o) * load<f32>(k + step) + load<f32>(k + step * 3)) +
-      (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + (step << 1)));
+      (centred ? load<f32>(x + o) - load<f32>(k) : load<f32>(x + o)) * load<f32>(k + (step << 1)));
   }
 }
 
@@ -498,7 +511,7 @@ export function f32_bn_backward_train_interleaved(
   dy: usize, x: usize, dx: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
   gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
 ): void {
-  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef);
+  interleavedDots(dy, x, R, C, mean, invstd, sumDy, sumDyXmu, coef);
   const invCount = 1.0 / <f64>R;
   for (let c = 0; c < C; c++) {
     backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
@@ -551,7 +564,7 @@ export function f32_bn_backward_eval_interleaved(
   foldEvalBackward(C, weight, runMean, runVar, eps, mean, invstd, coef);
   if (gradWeight | gradBias) {
     // The q quarter of coef is unused in eval: scratch for the f32 shifts.
-    interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef + (<usize>C << 2) * 3);
+    interleavedDots(dy, x, R, C, mean, invstd, sumDy, sumDyXmu, coef + (<usize>C << 2) * 3);
     accumulateEvalGrads(C, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
   }
   applyInterleaved(dy, dx, R, C, coef);
@@ -568,7 +581,7 @@ export function f32_bn_backward_reduce_planar(
 export function f32_bn_backward_reduce_interleaved(
   dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize,
 ): void {
-  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, scratch);
+  interleavedDots(dy, x, R, C, mean, 0, sumDy, sumDyXmu, scratch);
 }
 
 export function f32_bn_backward_elemt_planar(

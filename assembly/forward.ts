@@ -29,7 +29,7 @@ import { planarStats, interleavedStats, about, aboutf, expandColumns, COLUMNS, L
 // The f32 head of the mean that x − shift removes exactly: 0 where the mean is within one
 // standard deviation of 0 (see the top of this file).
 // @ts-ignore: decorator
-@inline function headOf(mean: f64, invstd: f64): f32 {
+@inline export function headOf(mean: f64, invstd: f64): f32 {
   return Math.abs(mean) * invstd <= 1 ? 0 : <f32>mean;
 }
 

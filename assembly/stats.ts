@@ -120,6 +120,18 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
   return centred ? v - shift : v;
 }
 
+// v − the four shifts at k, or v when `centred` is false (then they are not read).
+// @ts-ignore: decorator
+@inline export function aboutAt(v: v128, k: usize, centred: bool): v128 {
+  return centred ? f32x4.sub(v, v128.load(k)) : v;
+}
+
+// Whether any of the n f32 at p is not 0.
+export function anyNonZero(p: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return true;
+  return false;
+}
+
 // @ts-ignore: decorator
 @inline export function laneSum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
