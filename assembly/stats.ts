@@ -128,7 +128,12 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
 
 // Whether any of the n f32 at p is not 0.
 export function anyNonZero(p: usize, n: i32): bool {
-  for (let i = 0; i < n; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return true;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) if (v128.any_true(f32x4.ne(v128.load(p + (<usize>i << 2)), zero))) return true;
+  }
+  for (; i < n; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return true;
   return false;
 }
 
