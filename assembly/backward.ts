@@ -14,7 +14,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, aboutAt, anyNonZero, expandColumns, laneSum, lanesTotal } from "./stats";
+import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, aboutAt, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./stats";
 import { applyPlanar, applyInterleaved, gamma, headOf } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -214,8 +214,8 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
         tailS += g;
         tailD += g * (load<f32>(x + o) - shift);
       }
-      s1 = f32x4.replace_lane(s1, 0, f32x4.extract_lane(s1, 0) + tailS);
-      d1 = f32x4.replace_lane(d1, 0, f32x4.extract_lane(d1, 0) + tailD);
+      s1 = plusLane0(s1, tailS);
+      d1 = plusLane0(d1, tailD);
     }
     v128.store(sAt, f32x4.add(s0, s1));
     v128.store(dAt, f32x4.add(d0, d1));

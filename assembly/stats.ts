@@ -376,8 +376,8 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
         tailD += v;
         tailQ += v * v;
       }
-      d1 = f32x4.replace_lane(d1, 0, f32x4.extract_lane(d1, 0) + tailD);
-      q1 = f32x4.replace_lane(q1, 0, f32x4.extract_lane(q1, 0) + tailQ);
+      d1 = plusLane0(d1, tailD);
+      q1 = plusLane0(q1, tailQ);
     }
     v128.store(dAt, f32x4.add(d0, d1));
     v128.store(qAt, f32x4.add(q0, q1));
@@ -404,6 +404,12 @@ export function expandColumns(src: usize, srcStep: usize, arrays: i32, Wc: i32, 
       for (let s = 0; s < S; s++) store<f32>(at + (<usize>s << 2), v);
     }
   }
+}
+
+// v with t added to its lane 0: a short row's scalar tail joins its channel's lanes.
+// @ts-ignore: decorator
+@inline export function plusLane0(v: v128, t: f32): v128 {
+  return f32x4.replace_lane(v, 0, f32x4.extract_lane(v, 0) + t);
 }
 
 // The sum of a channel's lanes (rowSumsInto), in f64.
