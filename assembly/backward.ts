@@ -4,9 +4,9 @@
 //   dx = dy·k + (x − shift)·p + q,  k = γ·invstd,  p = −k·invstd²·sumDyXmu/n,
 //   q = −k·sumDy/n − p·(mean − shift)
 // with shift the f32 head of the mean as in forward (headOf: 0 where the mean is within a
-// standard deviation of 0), so x − shift is exact on offset data. The sums run about a
-// shift too (Σdy·(x − shift), then − (mean − shift)·Σdy in f64); a shift of 0 skips the
-// subtraction where the kernel is not bound by memory alone (interleaved rows).
+// standard deviation of 0), so x − shift is exact on offset data; interleaved rows with
+// every shift 0 skip the subtraction. The sums run about f32(mean): Σdy·(x − shift), then
+// − (mean − shift)·Σdy in f64.
 // Eval (running stats are constants): dx = dy·γ·invstd_running.
 // dγ and dβ ACCUMULATE into gradWeight/gradBias (null pointers: not wanted).
 //
@@ -14,7 +14,7 @@
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
 // coef is f32[4C]: shift, k, p, q.
 
-import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, aboutAt, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./stats";
+import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, aboutAt, aboutAtf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./stats";
 import { applyPlanar, applyInterleaved, gamma, headOf } from "./forward";
 
 // f32 terms per accumulator lane before the lane is added into f64.
@@ -126,12 +126,12 @@ function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, su
 const MAX_ROW_IN_LANES: i32 = 64;
 
 // Each row's Σdy and Σdy·(x − shift) go into its channel's lanes (two f32x4 in LANES),
-// which are added into the f64 sums after every k rows (DOT_TERMS values per lane).
+// which are added into the f64 sums after every k rows (at most DOT_TERMS values per lane).
 // Channels are taken CHUNK at a time.
 function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
   const rowStride = <usize>C * <usize>S << 2;
-  // A row adds ⌈S/8⌉ values to each lane, and one more for its last four and its tail.
-  const k = max(1, DOT_TERMS / (((S + 7) >> 3) + 1));
+  // A row adds ⌈S/4⌉ values to each lane (its tail to lane 0).
+  const k = max(1, DOT_TERMS / ((S + 3) >> 2));
   const shiftP = LANES, sP = LANES + (<usize>CHUNK << 2), dP = sP + (<usize>CHUNK << 4);
   for (let c0 = 0; c0 < C; c0 += CHUNK) {
     const W = min(CHUNK, C - c0);
@@ -233,23 +233,23 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
 
 // Interleaved [R, C], row by row over chunks of at most CHUNK channels, with each
 // channel's f32 sums in the L1 scratch LANES for DOT_TERMS rows at a time.
-function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, shifts: usize): void {
+function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize): void {
   memory.fill(sumDy, 0, <usize>C << 3);
   memory.fill(sumDyXmu, 0, <usize>C << 3);
-  // With invstd known, a channel within a standard deviation of 0 takes shift 0 (headOf).
-  for (let c = 0; c < C; c++) {
-    const m = load<f64>(mean + (<usize>c << 3));
-    store<f32>(shifts + (<usize>c << 2), invstd ? headOf(m, load<f64>(invstd + (<usize>c << 3))) : <f32>m);
-  }
+  // The shift is f32(mean) even where dx takes shift 0 (headOf): invstd includes eps, so a
+  // channel with var ≪ eps can pass headOf's test with |mean| far beyond its spread, and
+  // Σdy·x − mean·Σdy would then cancel. A mean of exactly 0 still skips the subtraction.
+  for (let c = 0; c < C; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
   const centred = anyNonZero(shifts, C);
   const stride = <usize>C << 2;
   const sP = LANES, dP = LANES + (<usize>CHUNK << 2);
   const rows4 = <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES;
+  // addColumns leaves the sums at 0 for the next rows and the next chunk.
+  memory.fill(sP, 0, <usize>min(CHUNK, C) << 2);
+  memory.fill(dP, 0, <usize>min(CHUNK, C) << 2);
   for (let c0 = 0; c0 < C; c0 += CHUNK) {
     const W = min(CHUNK, C - c0);
     const o0 = <usize>c0 << 2;
-    memory.fill(sP, 0, <usize>W << 2);
-    memory.fill(dP, 0, <usize>W << 2);
     for (let r = 0; r < R; r += DOT_TERMS) {
       const rows = min(DOT_TERMS, R - r);
       columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP, rows4, centred);
@@ -315,7 +315,7 @@ function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: 
     const o = <usize>c << 2;
     const g = load<f32>(dy + o);
     store<f32>(sP + o, load<f32>(sP + o) + g);
-    store<f32>(dP + o, load<f32>(dP + o) + g * (centred ? load<f32>(x + o) - load<f32>(shiftP + o) : load<f32>(x + o)));
+    store<f32>(dP + o, load<f32>(dP + o) + g * aboutAtf(load<f32>(x + o), shiftP + o, centred));
   }
 }
 
@@ -491,7 +491,7 @@ function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, co
   for (; c < C; c++) {
     const o = <usize>c << 2, k = coef + o;
     store<f32>(dx + o, (load<f32>(dy + o) * load<f32>(k + step) + load<f32>(k + step * 3)) +
-      (centred ? load<f32>(x + o) - load<f32>(k) : load<f32>(x + o)) * load<f32>(k + (step << 1)));
+      aboutAtf(load<f32>(x + o), k, centred) * load<f32>(k + (step << 1)));
   }
 }
 
@@ -511,7 +511,7 @@ export function f32_bn_backward_train_interleaved(
   dy: usize, x: usize, dx: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
   gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
 ): void {
-  interleavedDots(dy, x, R, C, mean, invstd, sumDy, sumDyXmu, coef);
+  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef);
   const invCount = 1.0 / <f64>R;
   for (let c = 0; c < C; c++) {
     backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
@@ -564,7 +564,7 @@ export function f32_bn_backward_eval_interleaved(
   foldEvalBackward(C, weight, runMean, runVar, eps, mean, invstd, coef);
   if (gradWeight | gradBias) {
     // The q quarter of coef is unused in eval: scratch for the f32 shifts.
-    interleavedDots(dy, x, R, C, mean, invstd, sumDy, sumDyXmu, coef + (<usize>C << 2) * 3);
+    interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef + (<usize>C << 2) * 3);
     accumulateEvalGrads(C, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
   }
   applyInterleaved(dy, dx, R, C, coef);
@@ -581,7 +581,7 @@ export function f32_bn_backward_reduce_planar(
 export function f32_bn_backward_reduce_interleaved(
   dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize,
 ): void {
-  interleavedDots(dy, x, R, C, mean, 0, sumDy, sumDyXmu, scratch);
+  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, scratch);
 }
 
 export function f32_bn_backward_elemt_planar(

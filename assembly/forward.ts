@@ -1,10 +1,10 @@
 // Forward: y = (x − shift)·scale + offset per channel, folded from the statistics as
-//   scale = γ·invstd,   shift = f32(mean),   offset = β − (mean − shift)·scale.
+//   scale = γ·invstd,   shift = headOf(mean, invstd),   offset = β − (mean − shift)·scale.
 // This is ATen's y = x·α + β with the mean split into an f32 head (shift), subtracted
 // from x exactly, and the f64 remainder folded into the offset: on data with a large
 // offset x·α + β loses the digits that (x − shift)·scale keeps. Where |mean|·invstd ≤ 1
-// it loses at most about one ulp of |γ|, so there the shift is 0 and y = x·scale + offset
-// (ATen's form) skips a subtraction per value.
+// it loses at most about one ulp of |γ|, so there the shift is 0 (headOf) and
+// y = x·scale + offset (ATen's form) skips a subtraction per value.
 //
 // Training: invstd = 1/sqrt(M2/n + eps) from the batch (biased variance), 0 when that sum is
 // 0 (ATen's rule for eps = 0 on a constant channel: y = β, not NaN); running stats

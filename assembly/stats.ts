@@ -8,22 +8,31 @@
 // The shift is the channel's mean so far (for its first block, the mean of a few leading
 // values), so one pass reads each value once. The subtraction loses bits only when the
 // shift lies more than one block standard deviation from the block's mean, which is
-// exactly when (Σd)²/n > Σd²/2 (data whose offset jumps between samples); such a block,
-// still in cache, is summed again about shift + Σd/n, its mean to f32 accuracy.
+// exactly when (Σd)²/n > Σd²/2 (data whose offset jumps between samples); such a block is
+// summed again about shift + Σd/n, its mean to f32 accuracy (from L1 when the block was
+// gathered; from L2 or memory when it was read in order or as columns).
 // Blocks merge in f64 by Chan et al.'s formula, so a channel of 10^7 values does not
 // drift the way a single f32 running sum would:
 //   δ = mean_b − mean_a,  mean = mean_a + δ·n_b/n,  M2 = M2_a + M2_b + δ²·n_a·n_b/n.
 // Every channel of a call advances through the same counts n_a, n_b, so the weights
 // n_b/n and n_a·n_b/n are computed once per block, not once per channel.
-// Each f32 lane adds at most BLOCK/16 (planar) or MAX_BLOCK_ROWS (interleaved, and planar
-// rows under SHORT_ROW values, read as columns) values.
+// Each f32 lane adds at most MAX_BLOCK_ROWS values (interleaved rows, and planar rows under
+// SHORT_ROW values read as columns) or BLOCK/16 (planar rows read in order, and gathered
+// rows a multiple of 16 long); a gathered block's remainders add at most BLOCK/4 to one
+// lane or to a scalar, and the scalar build's two accumulators BLOCK/2 each.
 
-// Values per planar block: 8 KiB, read from L1 if it must be summed again.
+// Values per gathered planar block: 8 KiB, read from L1 if it must be summed again.
 export const BLOCK: i32 = 2048;
 // Rows per interleaved block: each channel's f32 lane adds at most this many values.
 export const MAX_BLOCK_ROWS: i32 = 128;
 // Leading values of a channel averaged for its first shift.
 const PILOT: i32 = 16;
+
+// Interleaved kernels take four rows at a time (one load of the per-channel values for
+// four rows) when the input fits in L2 (1 MiB here), where those loads are what limits
+// them; from memory, one row at a time keeps the store stream in order and is faster
+// (forward-eval of [32,56,56,64]: 1.2 ms one row at a time, 2.0 ms four at a time).
+export const ROWS4_MAX_BYTES: f64 = 1048576;
 
 // Channels per chunk. Interleaved kernels, and planar ones reading in order, walk a block
 // row by row over a chunk of at most CHUNK channels, keeping their f32 sums in LANES: three
@@ -126,6 +135,12 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
   return centred ? f32x4.sub(v, v128.load(k)) : v;
 }
 
+// aboutAt for one f32 shift at k.
+// @ts-ignore: decorator
+@inline export function aboutAtf(v: f32, k: usize, centred: bool): f32 {
+  return centred ? v - load<f32>(k) : v;
+}
+
 // Whether any of the n f32 at p is not 0.
 export function anyNonZero(p: usize, n: i32): bool {
   let i = 0;
@@ -166,9 +181,10 @@ let weightM2: f64 = 0;
 }
 
 // Channel c's shift for its next block: its mean so far, or for the first block (na = 0)
-// the mean of its first PILOT values (they are read again right after, from L1). Zero
-// instead when the mean lies within half a standard deviation of it: the block sums are as
-// exact about 0 (the check in mergeBlock holds with a margin of four) and cheaper.
+// the mean of its first PILOT values (they are read again right after). Zero instead when
+// that mean lies within half a standard deviation (of the data so far, no eps) of 0: the
+// block sums are as exact about 0 (settleBlock's check holds with a margin of four) and
+// cheaper.
 // @ts-ignore: decorator
 @inline function nextShift(p: usize, len: i32, meanP: usize, m2P: usize, c: i32, na: f64): f32 {
   let mean: f64, variance: f64;
@@ -307,8 +323,8 @@ function planarStatsGathered(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P
   }
 }
 
-// The same blocks (channel c's rows in k consecutive samples), but samples are read whole,
-// in memory order: each row's sums go into its channel's lanes (an f32x4 of Σd and one of
+// Blocks of channel c's rows in k consecutive samples (at most BLOCK/16 values per lane,
+// so fewer samples than a gathered block), but samples are read whole, in memory order: each row's sums go into its channel's lanes (an f32x4 of Σd and one of
 // Σd², in LANES), which are merged after every k samples. Channels are taken CHUNK at a
 // time (reading parts of samples is slower, but C > CHUNK with short rows is rare).
 function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
@@ -444,13 +460,6 @@ export function expandColumns(src: usize, srcStep: usize, arrays: i32, Wc: i32, 
   v128.store(pm, f64x2.add(ma, f64x2.mul(delta, f64x2.splat(weightMean))));
   v128.store(pq, f64x2.add(f64x2.add(v128.load(pq), m2), f64x2.mul(f64x2.mul(delta, delta), f64x2.splat(weightM2))));
 }
-
-// Interleaved kernels take four rows at a time (one load of the per-channel values for
-// four rows) when the input fits in L2 (1 MiB here), where those loads are what limits
-// them; from memory, one row at a time keeps the store stream in order and is faster
-// (forward-eval of [32,56,56,64]: 1.2 ms one row at a time, 2.0 ms four at a time).
-export const ROWS4_MAX_BYTES: f64 = 1048576;
-
 
 // Every channel of interleaved x [R, C] into mean[C], m2[C] (f64).
 export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize): void {
