@@ -1,13 +1,11 @@
 // Elementwise activations over tensors of any shape: one kernel call each way.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkGrad, checkSavedInput, Owned, StatelessLayer } from './layer.js';
+import { checkSavedInput, StatelessLayer } from './layer.js';
 
 abstract class Elementwise extends StatelessLayer {
   protected readonly rt: Runtime;
   protected input: Tensor | null = null;
-  readonly #out = new Owned();
-  readonly #dx = new Owned();
 
   constructor(rt: Runtime) {
     super();
@@ -18,32 +16,25 @@ abstract class Elementwise extends StatelessLayer {
   protected abstract apply(x: Tensor, y: Tensor): void;
   protected abstract gradient(dy: Tensor, dx: Tensor): void;
 
-  get output(): Tensor | null {
-    return this.#out.current;
-  }
-
   forward(x: Tensor): Tensor {
     this.live();
     this.rt.checkTensor('x', x);
-    const y = this.#out.get(this.rt, x.shape);
+    const y = this.outputFor(this.rt, x.shape);
     this.apply(x, y);
     this.input = x;
     return y;
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.live();
-    checkGrad(dy, this.#out.current, String(this));
+    this.checkBackward(dy);
     checkSavedInput(this.input!, String(this));
     if (!inputGrad) return null;
-    const dx = this.#dx.get(this.rt, dy.shape);
+    const dx = this.gradFor(this.rt, dy);
     this.gradient(dy, dx);
     return dx;
   }
 
   protected release(): void {
-    this.#out.dispose();
-    this.#dx.dispose();
     this.input = null;
   }
 

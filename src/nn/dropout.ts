@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { checkNumber, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkGrad, Owned, StatelessLayer } from './layer.js';
+import { Owned, StatelessLayer } from './layer.js';
 
 export interface DropoutOptions {
   /** Draws one mask seed per training forward; required so that a seed fixes the masks. */
@@ -18,9 +18,7 @@ export class Dropout extends StatelessLayer {
   readonly p: number;
   readonly #rt: Runtime;
   readonly #rng: Rng;
-  readonly #out = new Owned();
   readonly #mask = new Owned();
-  readonly #dx = new Owned();
 
   constructor(rt: Runtime, p: number, options: DropoutOptions) {
     super();
@@ -31,10 +29,6 @@ export class Dropout extends StatelessLayer {
     this.#rng = options.rng;
   }
 
-  get output(): Tensor | null {
-    return this.#out.current;
-  }
-
   /** The multipliers of the last forward(): 0 where dropped, 1/(1 − p) where kept (all 1 in eval). */
   get mask(): Float32Array | null {
     return this.#mask.current?.toArray() ?? null;
@@ -43,7 +37,7 @@ export class Dropout extends StatelessLayer {
   forward(x: Tensor): Tensor {
     this.live();
     this.#rt.checkTensor('x', x);
-    const y = this.#out.get(this.#rt, x.shape);
+    const y = this.outputFor(this.#rt, x.shape);
     const mask = this.#mask.get(this.#rt, x.shape);
     // Eval runs the same kernel with p = 0 (mask of ones) and draws nothing, so switching
     // to eval and back does not shift the training masks.
@@ -54,18 +48,15 @@ export class Dropout extends StatelessLayer {
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.live();
-    checkGrad(dy, this.#out.current, String(this));
+    this.checkBackward(dy);
     if (!inputGrad) return null;
-    const dx = this.#dx.get(this.#rt, dy.shape);
+    const dx = this.gradFor(this.#rt, dy);
     this.#rt.kernels.f32_mul(dy.ptr, this.#mask.current!.ptr, dx.ptr, dy.size);
     return dx;
   }
 
   protected release(): void {
-    this.#out.dispose();
     this.#mask.dispose();
-    this.#dx.dispose();
   }
 
   toString(): string {

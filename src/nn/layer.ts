@@ -85,16 +85,38 @@ export class Owned {
 
 /**
  * The bookkeeping of a layer with no parameters and no state (activations, dropout,
- * noise): subclasses write forward, backward, release and toString.
+ * noise): it owns the output and the input gradient (reused while the shape holds);
+ * subclasses write forward, backward, release and toString.
  */
 export abstract class StatelessLayer implements Layer {
   training = true;
   #disposed = false;
+  readonly #out = new Owned();
+  readonly #dx = new Owned();
 
-  abstract readonly output: Tensor | null;
+  get output(): Tensor | null {
+    return this.#out.current;
+  }
+
+  /** The output tensor for an input of this shape. */
+  protected outputFor(rt: Runtime, shape: readonly number[]): Tensor {
+    return this.#out.get(rt, shape);
+  }
+
+  /** backward()'s first step: the layer is live and dy matches the last output. */
+  protected checkBackward(dy: Tensor): void {
+    this.live();
+    checkGrad(dy, this.#out.current, String(this));
+  }
+
+  /** The input-gradient tensor for dy. */
+  protected gradFor(rt: Runtime, dy: Tensor): Tensor {
+    return this.#dx.get(rt, dy.shape);
+  }
+
   abstract forward(x: Tensor): Tensor;
   abstract backward(dy: Tensor, inputGrad?: boolean): Tensor | null;
-  /** Frees the layer's tensors; dispose() calls it once. */
+  /** Frees the subclass's own tensors; dispose() calls it once. */
   protected abstract release(): void;
 
   parameters(): Parameter[] {
@@ -128,6 +150,8 @@ export abstract class StatelessLayer implements Layer {
   dispose(): void {
     if (this.#disposed) return;
     this.release();
+    this.#out.dispose();
+    this.#dx.dispose();
     this.#disposed = true;
   }
 

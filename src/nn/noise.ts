@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { checkPositiveInteger, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkGrad, checkRows, Owned, StatelessLayer } from './layer.js';
+import { checkRows, StatelessLayer } from './layer.js';
 
 export interface UnitNoiseOptions {
   /** Draws the noise; required so that a seed fixes it. */
@@ -40,8 +40,6 @@ export class UnitNoise extends StatelessLayer {
   readonly #rng: Rng;
   readonly #scale: Tensor;
   readonly #shift: Tensor;
-  readonly #out = new Owned();
-  readonly #dx = new Owned();
   // The scale and shift tensors hold a training draw (not eval's ones and zeros).
   #drawn = false;
 
@@ -56,10 +54,6 @@ export class UnitNoise extends StatelessLayer {
     this.#rng = options.rng;
     this.#scale = rt.tensor([features]);
     this.#shift = rt.tensor([features]);
-  }
-
-  get output(): Tensor | null {
-    return this.#out.current;
   }
 
   /** The scale and shift of the last forward(). */
@@ -86,16 +80,15 @@ export class UnitNoise extends StatelessLayer {
       }
       this.#drawn = true;
     }
-    const y = this.#out.get(this.#rt, x.shape);
+    const y = this.outputFor(this.#rt, x.shape);
     this.#rt.kernels.f32_scale_shift_interleaved(x.ptr, y.ptr, x.shape[0]!, this.features, this.#scale.ptr, this.#shift.ptr);
     return y;
   }
 
   backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.live();
-    checkGrad(dy, this.#out.current, String(this));
+    this.checkBackward(dy);
     if (!inputGrad) return null;
-    const dx = this.#dx.get(this.#rt, dy.shape);
+    const dx = this.gradFor(this.#rt, dy);
     this.#rt.kernels.f32_scale_shift_interleaved(dy.ptr, dx.ptr, dy.shape[0]!, this.features, this.#scale.ptr, 0);
     return dx;
   }
@@ -103,8 +96,6 @@ export class UnitNoise extends StatelessLayer {
   protected release(): void {
     this.#scale.dispose();
     this.#shift.dispose();
-    this.#out.dispose();
-    this.#dx.dispose();
   }
 
   toString(): string {
