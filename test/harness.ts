@@ -1,4 +1,5 @@
 // What several suites share around the public API (the f64 reference lives in reference.ts).
+import fc from 'fast-check';
 import type { BatchNorm, BatchNormOptions, Runtime } from '../src/index.node.js';
 
 export type Dims = 1 | 2 | 3;
@@ -6,4 +7,30 @@ export type Dims = 1 | 2 | 3;
 /** rt.batchNorm1d, 2d or 3d by the number of spatial dimensions the layer is for. */
 export function batchNormFor(rt: Runtime, dims: Dims, C: number, options?: BatchNormOptions): BatchNorm {
   return dims === 1 ? rt.batchNorm1d(C, options) : dims === 2 ? rt.batchNorm2d(C, options) : rt.batchNorm3d(C, options);
+}
+
+export interface LayerShape {
+  dims: Dims;
+  shape: number[];
+  channelsLast: boolean;
+}
+
+/**
+ * A layer's input shape for fast-check: [N, C, ...spatial] or channels-last
+ * [N, ...spatial, C], BatchNorm1d with or without a length, and at least two values per
+ * channel (training needs them).
+ */
+export function layerShape(max: { N: number; C: number; spatial: number }): fc.Arbitrary<LayerShape> {
+  return fc.record({
+    dims: fc.constantFrom<Dims>(1, 2, 3),
+    N: fc.integer({ min: 1, max: max.N }),
+    C: fc.integer({ min: 1, max: max.C }),
+    spatial: fc.array(fc.integer({ min: 1, max: max.spatial }), { minLength: 3, maxLength: 3 }),
+    rank1d: fc.boolean(),
+    channelsLast: fc.boolean(),
+  }).map(({ dims, N, C, spatial, rank1d, channelsLast }) => {
+    const s = dims === 1 ? (rank1d ? spatial.slice(0, 1) : []) : spatial.slice(0, dims);
+    const n = s.reduce((a, b) => a * b, 1) * N < 2 ? 2 : N;
+    return { dims, channelsLast, shape: channelsLast ? [n, ...s, C] : [n, C, ...s] };
+  });
 }

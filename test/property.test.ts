@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, mergeChannelStats, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
-import { batchNormFor, type Dims } from './harness.js';
+import { batchNormFor, layerShape, type Dims } from './harness.js';
 import { layoutOf, maxAbs, maxAbsDiff, randn, referenceBackward, referenceForward, Rng, uniform, type RandnOptions, type Values } from './reference.js';
 
 const SEED = Number(process.env['BN_PROPERTY_SEED'] ?? 20180525);
@@ -39,19 +39,7 @@ interface Case extends CaseSpec {
 }
 
 
-/** A layer's input shape: [N, C, ...spatial] or channels-last [N, ...spatial, C]. */
-const shapeArb = fc.record({
-  dims: fc.constantFrom<Dims>(1, 2, 3),
-  N: fc.integer({ min: 1, max: 8 }),
-  C: fc.integer({ min: 1, max: 11 }),
-  spatial: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 3, maxLength: 3 }),
-  rank1d: fc.boolean(),
-  channelsLast: fc.boolean(),
-}).map(({ dims, N, C, spatial, rank1d, channelsLast }) => {
-  const s = dims === 1 ? (rank1d ? spatial.slice(0, 1) : []) : spatial.slice(0, dims);
-  const n = s.reduce((a, b) => a * b, 1) * N < 2 ? 2 : N;
-  return { dims, channelsLast, shape: channelsLast ? [n, ...s, C] : [n, C, ...s] };
-});
+const shapeArb = layerShape({ N: 8, C: 11, spatial: 7 });
 
 // Shapes and options shrink; the values come from a seed (shrinking thousands of floats one
 // by one would take longer than it tells, and a counterexample stays short enough to read).
