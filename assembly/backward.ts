@@ -114,6 +114,12 @@ function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, su
       }
     }
   }
+  recentre(C, mean, sumDy, sumDyXmu);
+}
+
+// The dots ran about f32(mean): Σdy·(x − mean) = Σdy·(x − f32(mean)) − (mean − f32(mean))·Σdy,
+// in f64.
+function recentre(C: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
   for (let c = 0; c < C; c++) {
     const o = <usize>c << 3;
     const m = load<f64>(mean + o);
@@ -256,12 +262,7 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
       addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
-  for (let c = 0; c < C; c++) {
-    const o = <usize>c << 3;
-    const m = load<f64>(mean + o);
-    const shift = <f64>load<f32>(shifts + (<usize>c << 2));
-    store<f64>(sumDyXmu + o, load<f64>(sumDyXmu + o) - (m - shift) * load<f64>(sumDy + o));
-  }
+  recentre(C, mean, sumDy, sumDyXmu);
 }
 
 // s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns; four rows at a
