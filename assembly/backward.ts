@@ -341,7 +341,7 @@ function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: 
 }
 
 // The f32 column sums into the f64 totals, leaving the f32 sums at 0 for the next rows (a
-// call to memory.fill per DOT_TERMS rows costs a fifth of a 64-channel row's time).
+// call to memory.fill per DOT_TERMS rows costs a noticeable part of a short row's time).
 function addColumns(W: i32, sP: usize, dP: usize, sumDy: usize, sumDyXmu: usize): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {

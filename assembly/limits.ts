@@ -29,7 +29,7 @@ export const CHUNK: i32 = 1024;
 
 // Columns per chunk when planar samples are read as columns (rows under SHORT_ROW values),
 // with up to four f32 each in the thread's scratch. Reading part of each sample at a time
-// is three times slower, so this is large: [2048,256,8] fits whole.
+// is much slower than reading samples whole, so this is large: [2048,256,8] fits whole.
 export const COLUMNS: i32 = 4096;
 
 // Planar rows shorter than this are too short to handle one by one: every planar pass takes

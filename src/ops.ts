@@ -4,7 +4,9 @@
 // Every op is a fixed list of phases (assembly/parts.ts): each phase is one kernel export,
 // called with the phase's arguments plus (scratch, part, parts) by every thread taking
 // part, and the next phase starts when all parts have finished. The results are the same
-// bits for any number of parts. runPhases runs them on the calling thread as one part.
+// bits for any number of parts. The functions below call the phases as part 0 of 1 on the
+// calling thread (no list is built: a small op costs a few microseconds); phasesOf records
+// the same calls as a list, to be run by several parts.
 import type { Kernels, Part } from './wasm.js';
 import type { Layout } from './shape.js';
 
@@ -59,111 +61,84 @@ export function scratchOf(k: Kernels): number {
   return ptr;
 }
 
-/** Runs an op's phases on the calling thread alone. */
-export function runPhases(k: Kernels, phases: readonly Phase[]): void {
-  const scratch = scratchOf(k);
-  for (const { name, args } of phases) (k[name] as (...a: number[]) => void)(...args, scratch, 0, 1);
+/** The phases an op calls, in order, with their arguments before (scratch, part, parts). */
+export function phasesOf(op: (k: Kernels) => void): Phase[] {
+  const phases: Phase[] = [];
+  const recorder = new Proxy({} as Kernels, {
+    get: (_, name) => (...args: number[]) => {
+      phases.push({ name: name as PhaseName, args: args.slice(0, -3) });
+    },
+  });
+  op(recorder);
+  return phases;
 }
 
-export function forwardTrainPhases(L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace): Phase[] {
-  const tail = [p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef];
-  return L.planar
-    ? [{ name: 'f32_bn_forward_train_planar_reduce', args: [x, L.N, L.C, L.S, ...tail] }, apply(L, x, y, ws)]
-    : [{ name: 'f32_bn_forward_train_interleaved_reduce', args: [x, L.R, L.C, ...tail] }, apply(L, x, y, ws)];
+// Each op; `scratch` is the calling thread's (scratchOf), or anything when recording.
+export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace, scratch = scratchOf(k)): void {
+  if (L.planar) {
+    k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
+  } else {
+    k.f32_bn_forward_train_interleaved_reduce(x, L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
+  }
+  apply(k, L, x, y, ws, scratch);
 }
 
-export function forwardEvalPhases(L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace): Phase[] {
-  return [
-    { name: 'f32_bn_fold_running', args: [L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef] },
-    apply(L, x, y, ws),
-  ];
+export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace, scratch = scratchOf(k)): void {
+  k.f32_bn_fold_running(L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef, scratch, 0, 1);
+  apply(k, L, x, y, ws, scratch);
 }
 
 /** Normalizes with ws.mean, ws.invstd as given. */
-export function forwardElemtPhases(L: Layout, x: number, y: number, p: Params, ws: Workspace): Phase[] {
-  return [{ name: 'f32_bn_fold_batch', args: [L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef] }, apply(L, x, y, ws)];
+export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace, scratch = scratchOf(k)): void {
+  k.f32_bn_fold_batch(L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
+  apply(k, L, x, y, ws, scratch);
 }
 
 /** y = (x − shift)·scale + offset with the coefficients in ws.coef. */
-function apply(L: Layout, x: number, y: number, ws: Workspace): Phase {
-  return L.planar
-    ? { name: 'f32_bn_apply_planar', args: [x, y, L.N, L.C, L.S, ws.coef] }
-    : { name: 'f32_bn_apply_interleaved', args: [x, y, L.R, L.C, ws.coef] };
+function apply(k: Kernels, L: Layout, x: number, y: number, ws: Workspace, scratch: number): void {
+  if (L.planar) k.f32_bn_apply_planar(x, y, L.N, L.C, L.S, ws.coef, scratch, 0, 1);
+  else k.f32_bn_apply_interleaved(x, y, L.R, L.C, ws.coef, scratch, 0, 1);
 }
 
 /** Count, mean and M2 per channel into ws.mean, ws.m2. */
-export function statsPhases(L: Layout, x: number, ws: Workspace): Phase[] {
-  return L.planar
-    ? [{ name: 'f32_bn_stats_planar', args: [x, L.N, L.C, L.S, ws.mean, ws.m2] }]
-    : [{ name: 'f32_bn_stats_interleaved', args: [x, L.R, L.C, ws.mean, ws.m2] }];
+export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch = scratchOf(k)): void {
+  if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
+  else k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, scratch, 0, 1);
 }
 
 /** Training-mode backward with ws.mean, ws.invstd from the forward pass. */
-export function backwardTrainPhases(L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace): Phase[] {
-  const grads = [weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu];
-  return L.planar
-    ? [{ name: 'f32_bn_backward_train_planar_reduce', args: [dy, x, L.N, L.C, L.S, ...grads, ws.coef] }, backwardApply(L, dy, x, dx, ws)]
-    : [{ name: 'f32_bn_backward_train_interleaved_reduce', args: [dy, x, L.R, L.C, ...grads, ws.shifts, ws.coef] }, backwardApply(L, dy, x, dx, ws)];
+export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace, scratch = scratchOf(k)): void {
+  if (L.planar) {
+    k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
+  } else {
+    k.f32_bn_backward_train_interleaved_reduce(dy, x, L.R, L.C, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.shifts, ws.coef, scratch, 0, 1);
+  }
+  backwardApply(k, L, dy, x, dx, ws, scratch);
 }
 
-export function backwardEvalPhases(L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace): Phase[] {
-  const stats = [p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu];
+export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace, scratch = scratchOf(k)): void {
+  if (L.planar) {
+    k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
+  } else {
+    k.f32_bn_backward_eval_interleaved_reduce(dy, x, L.R, L.C, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.shifts, ws.coef, scratch, 0, 1);
+  }
   // The coefficients are (0, γ·invstd, 0): the forward's apply turns dy into dx.
-  return L.planar
-    ? [{ name: 'f32_bn_backward_eval_planar_reduce', args: [dy, x, L.N, L.C, L.S, ...stats, ws.coef] }, apply(L, dy, dx, ws)]
-    : [{ name: 'f32_bn_backward_eval_interleaved_reduce', args: [dy, x, L.R, L.C, ...stats, ws.shifts, ws.coef] }, apply(L, dy, dx, ws)];
+  apply(k, L, dy, dx, ws, scratch);
 }
 
 /** Σdy and Σdy·(x − mean) per channel into ws.sumDy, ws.sumDyXmu. */
-export function backwardReducePhases(L: Layout, dy: number, x: number, ws: Workspace): Phase[] {
-  return L.planar
-    ? [{ name: 'f32_bn_backward_reduce_planar', args: [dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu] }]
-    : [{ name: 'f32_bn_backward_reduce_interleaved', args: [dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.shifts] }];
+export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch = scratchOf(k)): void {
+  if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
+  else k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.shifts, scratch, 0, 1);
 }
 
 /** dx from ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu over `count` values per channel. */
-export function backwardElemtPhases(L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace): Phase[] {
-  return [
-    { name: 'f32_bn_backward_fold', args: [L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef] },
-    backwardApply(L, dy, x, dx, ws),
-  ];
+export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace, scratch = scratchOf(k)): void {
+  k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef, scratch, 0, 1);
+  backwardApply(k, L, dy, x, dx, ws, scratch);
 }
 
-function backwardApply(L: Layout, dy: number, x: number, dx: number, ws: Workspace): Phase {
-  return L.planar
-    ? { name: 'f32_bn_backward_apply_planar', args: [dy, x, dx, L.N, L.C, L.S, ws.coef] }
-    : { name: 'f32_bn_backward_apply_interleaved', args: [dy, x, dx, L.R, L.C, ws.coef] };
-}
-
-// Each op on the calling thread.
-export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace): void {
-  runPhases(k, forwardTrainPhases(L, x, y, p, momentum, eps, ws));
-}
-
-export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace): void {
-  runPhases(k, forwardEvalPhases(L, x, y, p, eps, ws));
-}
-
-export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace): void {
-  runPhases(k, forwardElemtPhases(L, x, y, p, ws));
-}
-
-export function stats(k: Kernels, L: Layout, x: number, ws: Workspace): void {
-  runPhases(k, statsPhases(L, x, ws));
-}
-
-export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace): void {
-  runPhases(k, backwardTrainPhases(L, dy, x, dx, weight, gradWeight, gradBias, ws));
-}
-
-export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace): void {
-  runPhases(k, backwardEvalPhases(L, dy, x, dx, p, eps, gradWeight, gradBias, ws));
-}
-
-export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace): void {
-  runPhases(k, backwardReducePhases(L, dy, x, ws));
-}
-
-export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace): void {
-  runPhases(k, backwardElemtPhases(L, dy, x, dx, weight, count, ws));
+function backwardApply(k: Kernels, L: Layout, dy: number, x: number, dx: number, ws: Workspace, scratch: number): void {
+  if (L.planar) k.f32_bn_backward_apply_planar(dy, x, dx, L.N, L.C, L.S, ws.coef, scratch, 0, 1);
+  else k.f32_bn_backward_apply_interleaved(dy, x, dx, L.R, L.C, ws.coef, scratch, 0, 1);
 }

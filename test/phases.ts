@@ -158,14 +158,14 @@ export function runEveryOp(k: Kernels, c: Case, run: PartsRunner): Run {
     for (const [at, n] of outputs) result.outputs.push({ op: name, bytes: new Uint8Array(k.memory.buffer, at, n).slice() });
   };
   const params: [number, number][] = [[gw, bytes.param], [gb, bytes.param]];
-  op('forward train', ops.forwardTrainPhases(L, x, y, p, 0.1, 1e-5, ws), [[y, bytes.y], [runMean, bytes.param], [runVar, bytes.param], [wsPtr, bytes.ws]]);
-  op('backward train', ops.backwardTrainPhases(L, dy, x, dx, weight, gw, gb, ws), [[dx, bytes.dx], ...params, [wsPtr, bytes.ws]]);
-  op('forward eval', ops.forwardEvalPhases(L, x, y, p, 1e-5, ws), [[y, bytes.y], [ws.coef, 12 * C]]);
-  op('backward eval', ops.backwardEvalPhases(L, dy, x, dx, p, 1e-5, gw, gb, ws), [[dx, bytes.dx], ...params, [wsPtr, bytes.ws]]);
-  op('stats', ops.statsPhases(L, x, ws), [[ws.mean, 8 * C], [ws.m2, 8 * C]]);
-  op('backward reduce', ops.backwardReducePhases(L, dy, x, ws), [[ws.sumDy, 8 * C], [ws.sumDyXmu, 8 * C]]);
-  op('forward elemt', ops.forwardElemtPhases(L, x, y, p, ws), [[y, bytes.y]]);
-  op('backward elemt', ops.backwardElemtPhases(L, dy, x, dx, weight, L.count, ws), [[dx, bytes.dx]]);
+  op('forward train', ops.phasesOf((r) => ops.forwardTrain(r, L, x, y, p, 0.1, 1e-5, ws, 0)), [[y, bytes.y], [runMean, bytes.param], [runVar, bytes.param], [wsPtr, bytes.ws]]);
+  op('backward train', ops.phasesOf((r) => ops.backwardTrain(r, L, dy, x, dx, weight, gw, gb, ws, 0)), [[dx, bytes.dx], ...params, [wsPtr, bytes.ws]]);
+  op('forward eval', ops.phasesOf((r) => ops.forwardEval(r, L, x, y, p, 1e-5, ws, 0)), [[y, bytes.y], [ws.coef, 12 * C]]);
+  op('backward eval', ops.phasesOf((r) => ops.backwardEval(r, L, dy, x, dx, p, 1e-5, gw, gb, ws, 0)), [[dx, bytes.dx], ...params, [wsPtr, bytes.ws]]);
+  op('stats', ops.phasesOf((r) => ops.stats(r, L, x, ws, 0)), [[ws.mean, 8 * C], [ws.m2, 8 * C]]);
+  op('backward reduce', ops.phasesOf((r) => ops.backwardReduce(r, L, dy, x, ws, 0)), [[ws.sumDy, 8 * C], [ws.sumDyXmu, 8 * C]]);
+  op('forward elemt', ops.phasesOf((r) => ops.forwardElemt(r, L, x, y, p, ws, 0)), [[y, bytes.y]]);
+  op('backward elemt', ops.phasesOf((r) => ops.backwardElemt(r, L, dy, x, dx, weight, L.count, ws, 0)), [[dx, bytes.dx]]);
   for (const at of [x, y, dy, dx, wsPtr, weight, bias, runMean, runVar, gw, gb]) k.free(at);
   return result;
 }
