@@ -7,13 +7,11 @@
 // bits for any number of parts. The functions below call the phases as part 0 of 1 on the
 // calling thread (no list is built: a small op costs a few microseconds); phasesOf records
 // the same calls as a list, to be run by several parts.
-import type { Kernels, Part } from './wasm.js';
+import type { Kernels } from './wasm.js';
 import type { Layout } from './shape.js';
 
-/** The kernel exports that are phases: those ending in (scratch, part, parts). */
-export type PhaseName = {
-  [K in keyof Kernels]: Kernels[K] extends (...args: [...infer _, ...Part]) => void ? K : never
-}[keyof Kernels];
+/** The kernel exports that are phases: the batch-norm ones, each ending in (scratch, part, parts). */
+export type PhaseName = Extract<keyof Kernels, `f32_bn_${string}`>;
 
 /** One phase of an op: the export and its arguments before (scratch, part, parts). */
 export interface Phase {
@@ -61,6 +59,30 @@ export function scratchOf(k: Kernels): number {
   return ptr;
 }
 
+/** What runs an op's phases across threads (a pool, src/pool.ts). */
+export interface Splitter {
+  /** Whether an op over this many values is worth splitting. */
+  worthSplitting(values: number): boolean;
+  /** Runs each phase on every thread, one after the other. */
+  run(phases: readonly Phase[]): void;
+}
+
+const splitters = new WeakMap<Kernels, Splitter>();
+
+/** Ops on `k` split across `splitter` from now on (null: the calling thread alone). */
+export function attachSplitter(k: Kernels, splitter: Splitter | null): void {
+  if (splitter === null) splitters.delete(k);
+  else splitters.set(k, splitter);
+}
+
+// Runs `op` across the threads when a splitter is attached and L is large enough.
+function split(k: Kernels, L: Layout, op: (recorder: Kernels) => void): boolean {
+  const splitter = splitters.get(k);
+  if (splitter === undefined || !splitter.worthSplitting(L.R * L.C * L.S)) return false;
+  splitter.run(phasesOf(op));
+  return true;
+}
+
 /** The phases an op calls, in order, with their arguments before (scratch, part, parts). */
 export function phasesOf(op: (k: Kernels) => void): Phase[] {
   const phases: Phase[] = [];
@@ -73,8 +95,14 @@ export function phasesOf(op: (k: Kernels) => void): Phase[] {
   return phases;
 }
 
-// Each op; `scratch` is the calling thread's (scratchOf), or anything when recording.
-export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace, scratch = scratchOf(k)): void {
+// Each op. Without `scratch` (the facade's calls) it runs across the attached splitter's
+// threads when large enough, else on the calling thread with its scratch; with `scratch`
+// (recording, or a caller's own) as part 0 of 1.
+export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => forwardTrain(r, L, x, y, p, momentum, eps, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   if (L.planar) {
     k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
   } else {
@@ -83,13 +111,21 @@ export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Par
   apply(k, L, x, y, ws, scratch);
 }
 
-export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace, scratch = scratchOf(k)): void {
+export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => forwardEval(r, L, x, y, p, eps, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   k.f32_bn_fold_running(L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef, scratch, 0, 1);
   apply(k, L, x, y, ws, scratch);
 }
 
 /** Normalizes with ws.mean, ws.invstd as given. */
-export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace, scratch = scratchOf(k)): void {
+export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => forwardElemt(r, L, x, y, p, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   k.f32_bn_fold_batch(L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
   apply(k, L, x, y, ws, scratch);
 }
@@ -101,13 +137,21 @@ function apply(k: Kernels, L: Layout, x: number, y: number, ws: Workspace, scrat
 }
 
 /** Count, mean and M2 per channel into ws.mean, ws.m2. */
-export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch = scratchOf(k)): void {
+export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => stats(r, L, x, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
   else k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, scratch, 0, 1);
 }
 
 /** Training-mode backward with ws.mean, ws.invstd from the forward pass. */
-export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace, scratch = scratchOf(k)): void {
+export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => backwardTrain(r, L, dy, x, dx, weight, gradWeight, gradBias, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   if (L.planar) {
     k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
   } else {
@@ -116,7 +160,11 @@ export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: 
   backwardApply(k, L, dy, x, dx, ws, scratch);
 }
 
-export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace, scratch = scratchOf(k)): void {
+export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => backwardEval(r, L, dy, x, dx, p, eps, gradWeight, gradBias, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   if (L.planar) {
     k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
   } else {
@@ -127,13 +175,21 @@ export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: n
 }
 
 /** Σdy and Σdy·(x − mean) per channel into ws.sumDy, ws.sumDyXmu. */
-export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch = scratchOf(k)): void {
+export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => backwardReduce(r, L, dy, x, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
   else k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.shifts, scratch, 0, 1);
 }
 
 /** dx from ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu over `count` values per channel. */
-export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace, scratch = scratchOf(k)): void {
+export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    if (split(k, L, (r) => backwardElemt(r, L, dy, x, dx, weight, count, ws, 0))) return;
+    scratch = scratchOf(k);
+  }
   k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef, scratch, 0, 1);
   backwardApply(k, L, dy, x, dx, ws, scratch);
 }

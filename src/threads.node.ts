@@ -1,0 +1,24 @@
+// The pool's workers in Node: worker_threads, unref'd so that they never keep the process
+// alive.
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { PoolWorker } from './pool.js';
+import { autoThreads, startThreaded, type Threaded, type ThreadOptions } from './threads.js';
+
+export function spawnNodeWorker(): PoolWorker {
+  const worker = new Worker(new URL('./pool-worker.js', import.meta.url));
+  worker.unref();
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(`batchnorm-wasm: a pool worker failed to start: ${(m as { error: string }).error}`))));
+    worker.once('error', reject);
+  });
+  return { postMessage: (m) => worker.postMessage(m), terminate: () => worker.terminate(), ready };
+}
+
+/** A runtime on the package's simd-threads.wasm with `threads` threads ('auto': see autoThreads). */
+export async function startNodeThreads(threads: number | 'auto', options: ThreadOptions = {}): Promise<Threaded> {
+  const module = await WebAssembly.compile(await readFile(new URL('../build/simd-threads.wasm', import.meta.url)));
+  const n = threads === 'auto' ? autoThreads(availableParallelism()) : threads;
+  return startThreaded(module, n, spawnNodeWorker, options);
+}
