@@ -5,7 +5,8 @@
 //
 //   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100]
 //
-// Prints Markdown tables and writes bench/results/latest.json and bench/results/sweep.svg.
+// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg and
+// docs/performance.md (rendered from latest.json by bench/page.mjs).
 // A peer that cannot be loaded is reported as unavailable with the reason; it never stops
 // the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
 // in batches and are divided back to one call.
@@ -21,6 +22,8 @@ import { Workspace, forwardTrain } from '../dist/ops.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { sweepChart } from './chart.mjs';
+import { writePerformancePage } from './page.mjs';
+import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
 const RESULTS = new URL('results/', HERE);
@@ -440,11 +443,13 @@ async function main() {
     date: new Date().toISOString(), node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`,
     cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadavg: os.loadavg(), simd: rt.simd, quick: QUICK, config: CONFIG,
     torch: torch ? { version: torch.torch, date: torch.date, quick: torch.quick } : null,
+    caches: machine().caches, command: ['npm run bench', ...(args.length > 0 ? ['--', ...args] : [])].join(' '),
   };
   const out = { env, impls: IMPLS, traffic: TRAFFIC, unavailable, skipped: [...skipped], workloads: results, sweep };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
+  writePerformancePage(out);
 
   const print = (s = '') => process.stdout.write(`${s}\n`);
   print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);
