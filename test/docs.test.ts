@@ -1,0 +1,143 @@
+// The documentation does what it says: every runnable snippet of the README and docs/ runs
+// against the built package and leaves nothing allocated; docs/runtimes.md quotes the
+// files the portability suites run; the README's links into the API reference resolve;
+// no file cites a path outside the repository.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { transform } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './portability/packed.js';
+import { ESBUILD_BROWSER_FLAGS } from './portability/esbuild.js';
+import { ESBUILD_FLAGS } from './portability/workerd.js';
+
+const run = promisify(execFile);
+
+// Inside the repository, so that `import 'batchnorm-wasm'` resolves to this package's own
+// build through its exports map (a self-reference), as it would for a user.
+const SNIPPET_DIR = join(repoRoot, 'build', 'snippets');
+const MEMORY_MARK = 'memoryUsage after the snippet:';
+
+interface Snippet {
+  page: string;
+  line: number;
+  lang: string;
+  code: string;
+}
+
+/** The fenced js/ts blocks of a Markdown page, with the line each starts on. */
+function codeBlocks(page: string, markdown: string): Snippet[] {
+  const blocks: Snippet[] = [];
+  const fence = /^```(\w*)\n([\s\S]*?)^```$/gm;
+  for (const match of markdown.matchAll(fence)) {
+    const lang = match[1] ?? '';
+    if (!['js', 'ts', 'javascript', 'typescript'].includes(lang)) continue;
+    const line = markdown.slice(0, match.index).split('\n').length;
+    blocks.push({ page, line, lang, code: match[2] ?? '' });
+  }
+  return blocks;
+}
+
+/**
+ * A snippet runs on its own when it imports the package and nothing relative: the
+ * recipes that import './compute.mjs' run in the portability suites instead.
+ */
+function selfContained(code: string): boolean {
+  return /from '(batchnorm-wasm)(\/[\w.-]+)?'/.test(code) && !/from '\.\.?\//.test(code);
+}
+
+async function docsPages(): Promise<string[]> {
+  const docs = (await readdir(join(repoRoot, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  return ['README.md', ...docs.sort()];
+}
+
+async function runnableSnippets(): Promise<Snippet[]> {
+  const pages = await docsPages();
+  const all = await Promise.all(pages.map(async (page) => codeBlocks(page, await readFile(join(repoRoot, page), 'utf8'))));
+  return all.flat().filter((s) => selfContained(s.code));
+}
+
+async function runSnippet(snippet: Snippet): Promise<{ liveTensors: number; bytesAllocated: number }> {
+  const { code } = await transform(snippet.code, { loader: snippet.lang.startsWith('t') ? 'ts' : 'js', format: 'esm' });
+  const file = join(SNIPPET_DIR, `${snippet.page.replaceAll('/', '_')}-${snippet.line}.mjs`);
+  await writeFile(file, `${code}\nconsole.log(${JSON.stringify(MEMORY_MARK)}, JSON.stringify(rt.memoryUsage()));\n`);
+  const { stdout } = await run(process.execPath, [file], { cwd: repoRoot, timeout: 60_000 });
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  expect(last.startsWith(MEMORY_MARK), `${snippet.page}:${snippet.line} ran to its end`).toBe(true);
+  return JSON.parse(last.slice(MEMORY_MARK.length)) as { liveTensors: number; bytesAllocated: number };
+}
+
+const snippets = await runnableSnippets();
+
+describe('snippets of the README and docs/ run and leak nothing', () => {
+  afterAll(() => rm(SNIPPET_DIR, { recursive: true, force: true }));
+
+  it('finds the README quick start and the nn example', () => {
+    expect(snippets.filter((s) => s.page === 'README.md').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(snippets.map((s) => [`${s.page}:${s.line}`, s] as const))('%s', async (_, snippet) => {
+    await mkdir(SNIPPET_DIR, { recursive: true });
+    expect(snippet.code, 'a runnable snippet names its runtime rt').toMatch(/\bconst rt = await init\(/);
+    const usage = await runSnippet(snippet);
+    expect({ liveTensors: usage.liveTensors, bytesAllocated: usage.bytesAllocated }).toEqual({ liveTensors: 0, bytesAllocated: 0 });
+  });
+});
+
+describe('the snippet finder', () => {
+  it('takes js and ts blocks that import the package, not shell or relative recipes', () => {
+    const page = [
+      '```sh', 'npm test', '```',
+      '```js', "import { init } from 'batchnorm-wasm';", 'const rt = await init();', '```',
+      '```ts', "import * as nn from 'batchnorm-wasm/nn';", '```',
+      '```js', "import { init } from 'batchnorm-wasm';", "import { compute } from './compute.mjs';", '```',
+    ].join('\n');
+    const blocks = codeBlocks('page.md', page);
+    expect(blocks.map((b) => [b.lang, b.line])).toEqual([['js', 4], ['ts', 8], ['js', 11]]);
+    expect(blocks.map((b) => selfContained(b.code))).toEqual([true, true, false]);
+  });
+});
+
+describe('docs/runtimes.md', () => {
+  it('quotes the exact files the portability tests run, and their build commands', async () => {
+    const docs = await readFile(join(repoRoot, 'docs', 'runtimes.md'), 'utf8');
+    const files = ['node.mjs', 'browser.mjs', 'plain.html', 'index.html', 'esbuild-app.mjs', 'esbuild.html', 'worker.mjs', 'workerd.capnp'];
+    for (const file of files) {
+      const source = await readFile(join(repoRoot, 'test', 'portability', 'app', file), 'utf8');
+      expect(docs.includes(source.trim()), `docs/runtimes.md quotes test/portability/app/${file} verbatim`).toBe(true);
+    }
+    expect(docs).toContain(`npx esbuild worker.mjs ${ESBUILD_FLAGS.join(' ')}\n`);
+    expect(docs).toContain(`npx esbuild esbuild-app.mjs ${ESBUILD_BROWSER_FLAGS.join(' ')}\n`);
+  });
+});
+
+describe('README.md', () => {
+  it('stays short', async () => {
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    expect(readme.split('\n').length).toBeLessThanOrEqual(300);
+  });
+
+  it('links into the API reference resolve (npm test builds docs/api first)', async () => {
+    expect(existsSync(join(repoRoot, 'docs', 'api', 'index.html')), 'docs/api is built: run npm run docs').toBe(true);
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\((docs\/api\/[^)#]+)/g)].map((m) => m[1] ?? '');
+    expect(links.length).toBeGreaterThan(5);
+    expect(links.filter((link) => !existsSync(join(repoRoot, link)))).toEqual([]);
+  });
+});
+
+describe('the repository stands alone', () => {
+  it('no tracked file cites a path outside it', async () => {
+    const { stdout } = await run('git', ['ls-files'], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    const text = stdout.split('\n').filter((f) => /\.(md|ts|mjs|js|json|py|html|css|capnp)$/.test(f) && f !== 'package-lock.json');
+    const outside = /\.\.\/shared\b|\bDESIGN\.md\b/;
+    const citing: string[] = [];
+    for (const file of text) {
+      if (!existsSync(join(repoRoot, file))) continue;
+      if (outside.test(await readFile(join(repoRoot, file), 'utf8'))) citing.push(file);
+    }
+    expect(citing).toEqual([]);
+  });
+});
