@@ -25,6 +25,18 @@ function resolveUrl(spec: string): URL {
   }
 }
 
+/**
+ * Loads the kernels and returns a Runtime: the SIMD build where the engine validates it, else the scalar one.
+ * The browser entry fetches the package's own wasm beside `dist/`; the Node entry reads it from disk; the
+ * workerd entry needs `opts.wasm` (a compiled module). Rejects with a TypeError for bad options.
+ *
+ * @example
+ * ```js
+ * import { init } from 'batchnorm-wasm';
+ * const rt = await init();            // rt.simd says which build runs
+ * const scalar = await init({ simd: false });
+ * ```
+ */
 export function init(options?: InitOptions): Promise<Runtime> {
   return initWith({
     bundled: (simd) => (simd ? new URL('../build/simd.wasm', import.meta.url) : new URL('../build/scalar.wasm', import.meta.url)),
