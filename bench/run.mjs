@@ -22,7 +22,7 @@ import { Workspace, forwardTrain } from '../dist/ops.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { sweepChart } from './chart.mjs';
-import { writePerformancePage } from './page.mjs';
+import { fmtRatio, fmtTime, writePerformancePage } from './page.mjs';
 import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
@@ -356,20 +356,6 @@ async function runWorkload(rt, w, ops, impls, torch) {
     }
   }
   return result;
-}
-
-function fmtTime(ms) {
-  if (ms === undefined) return '—';
-  const us = ms * 1000;
-  if (us < 10) return `${us.toFixed(2)} µs`;
-  if (us < 1000) return `${us.toPrecision(3)} µs`;
-  if (us < 1e6) return `${(us / 1000).toPrecision(3)} ms`;
-  return `${(us / 1e6).toPrecision(3)} s`;
-}
-
-function fmtRatio(x) {
-  if (!Number.isFinite(x)) return '—';
-  return x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
 }
 
 function summarize(result) {
