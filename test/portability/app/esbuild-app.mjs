@@ -5,8 +5,6 @@ import simdUrl from 'batchnorm-wasm/simd.wasm';
 import scalarUrl from 'batchnorm-wasm/scalar.wasm';
 import { compute } from './compute.mjs';
 
-const wasm = (url) => new URL(url, import.meta.url);
-// The SIMD module does not compile on an engine without SIMD: fall back to the scalar one.
-const rt = await init({ wasm: wasm(simdUrl) }).catch(() => init({ wasm: wasm(scalarUrl) }));
-const scalar = await init({ wasm: wasm(scalarUrl), simd: false });
+const rt = await init({ wasm: new URL(simdUrl, import.meta.url) });
+const scalar = await init({ wasm: new URL(scalarUrl, import.meta.url), simd: false });
 globalThis.result = { simd: compute(rt), scalar: compute(scalar) };
