@@ -71,9 +71,9 @@ async function runSnippet(snippet: Snippet): Promise<{ liveTensors: number; byte
 
 const snippets = await runnableSnippets();
 
-describe('snippets of the README and docs/ run and leak nothing', () => {
-  afterAll(() => rm(SNIPPET_DIR, { recursive: true, force: true }));
+afterAll(() => rm(SNIPPET_DIR, { recursive: true, force: true }));
 
+describe('snippets of the README and docs/ run and leak nothing', () => {
   it('finds the README quick start and the nn example', () => {
     expect(snippets.filter((s) => s.page === 'README.md').length).toBeGreaterThanOrEqual(2);
   });
@@ -117,6 +117,17 @@ describe('README.md', () => {
   it('stays short', async () => {
     const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
     expect(readme.split('\n').length).toBeLessThanOrEqual(300);
+  });
+
+  it('the CommonJS line it gives loads the package from a .cjs file', async () => {
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    const line = readme.match(/`(const \{ init \} = await import\('batchnorm-wasm'\);)`/)?.[1];
+    expect(line, 'the README shows the dynamic import for CommonJS').toBeDefined();
+    await mkdir(SNIPPET_DIR, { recursive: true });
+    const file = join(SNIPPET_DIR, 'commonjs.cjs');
+    await writeFile(file, `(async () => {\n  ${line}\n  const rt = await init();\n  console.log(typeof require, rt.simd);\n})();\n`);
+    const { stdout } = await run(process.execPath, [file], { cwd: repoRoot, timeout: 60_000 });
+    expect(stdout.trim()).toBe('function true');
   });
 
   it('links into the API reference resolve (npm test builds docs/api first)', async () => {
