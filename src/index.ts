@@ -1,3 +1,10 @@
+/**
+ * Batch normalization as WebAssembly SIMD kernels with PyTorch's semantics: `init()` gives a Runtime that
+ * makes tensors, BatchNorm layers and the functional ops.
+ *
+ * @packageDocumentation
+ * @module batchnorm-wasm
+ */
 // Entry for browsers, bundlers and anything with fetch: the wasm sits beside the package
 // and `new URL(..., import.meta.url)` is the pattern bundlers rewrite to an asset URL.
 import { initWith, type InitOptions } from './init.js';
