@@ -40,12 +40,16 @@ function codeBlocks(page: string, markdown: string): Snippet[] {
   return blocks;
 }
 
+// `const rt = await init(...)`: the runtime a snippet makes, whose memory is checked after it.
+const RUNTIME = /\bconst (\w+) = await init\(/;
+
 /**
- * A snippet runs on its own when it imports the package and nothing relative: the
- * recipes that import './compute.mjs' run in the portability suites instead.
+ * A snippet runs on its own when it imports the package and nothing relative, and makes
+ * its runtime: the recipes that import './compute.mjs' run in the portability suites, and
+ * a fragment without init() is an illustration, not a program.
  */
 function selfContained(code: string): boolean {
-  return /from '(batchnorm-wasm)(\/[\w.-]+)?'/.test(code) && !/from '\.\.?\//.test(code);
+  return /from 'batchnorm-wasm(\/[\w.-]+)?'/.test(code) && !/from '\.\.?\//.test(code) && RUNTIME.test(code);
 }
 
 async function docsPages(): Promise<string[]> {
@@ -62,7 +66,8 @@ async function runnableSnippets(): Promise<Snippet[]> {
 async function runSnippet(snippet: Snippet): Promise<{ liveTensors: number; bytesAllocated: number }> {
   const { code } = await transform(snippet.code, { loader: snippet.lang.startsWith('t') ? 'ts' : 'js', format: 'esm' });
   const file = join(SNIPPET_DIR, `${snippet.page.replaceAll('/', '_')}-${snippet.line}.mjs`);
-  await writeFile(file, `${code}\nconsole.log(${JSON.stringify(MEMORY_MARK)}, JSON.stringify(rt.memoryUsage()));\n`);
+  const runtime = RUNTIME.exec(snippet.code)?.[1];
+  await writeFile(file, `${code}\nconsole.log(${JSON.stringify(MEMORY_MARK)}, JSON.stringify(${runtime}.memoryUsage()));\n`);
   const { stdout } = await run(process.execPath, [file], { cwd: repoRoot, timeout: 60_000 });
   const last = stdout.trim().split('\n').at(-1) ?? '';
   expect(last.startsWith(MEMORY_MARK), `${snippet.page}:${snippet.line} ran to its end`).toBe(true);
@@ -80,23 +85,23 @@ describe('snippets of the README and docs/ run and leak nothing', () => {
 
   it.each(snippets.map((s) => [`${s.page}:${s.line}`, s] as const))('%s', async (_, snippet) => {
     await mkdir(SNIPPET_DIR, { recursive: true });
-    expect(snippet.code, 'a runnable snippet names its runtime rt').toMatch(/\bconst rt = await init\(/);
     const usage = await runSnippet(snippet);
     expect({ liveTensors: usage.liveTensors, bytesAllocated: usage.bytesAllocated }).toEqual({ liveTensors: 0, bytesAllocated: 0 });
   });
 });
 
 describe('the snippet finder', () => {
-  it('takes js and ts blocks that import the package, not shell or relative recipes', () => {
+  it('takes js and ts blocks that import the package and make a runtime, not shell, fragments or relative recipes', () => {
     const page = [
       '```sh', 'npm test', '```',
       '```js', "import { init } from 'batchnorm-wasm';", 'const rt = await init();', '```',
-      '```ts', "import * as nn from 'batchnorm-wasm/nn';", '```',
+      '```ts', "import * as nn from 'batchnorm-wasm/nn';", 'const runtime = await init();', '```',
+      '```js', "import { init } from 'batchnorm-wasm';", 'bn.forward(x);', '```',
       '```js', "import { init } from 'batchnorm-wasm';", "import { compute } from './compute.mjs';", '```',
     ].join('\n');
     const blocks = codeBlocks('page.md', page);
-    expect(blocks.map((b) => [b.lang, b.line])).toEqual([['js', 4], ['ts', 8], ['js', 11]]);
-    expect(blocks.map((b) => selfContained(b.code))).toEqual([true, true, false]);
+    expect(blocks.map((b) => [b.lang, b.line])).toEqual([['js', 4], ['ts', 8], ['js', 12], ['js', 16]]);
+    expect(blocks.map((b) => selfContained(b.code))).toEqual([true, true, false, false]);
   });
 });
 
