@@ -10,6 +10,9 @@ import {
 import { checkBatchStatsCount, checkSameShape, formatShape, inputLayout, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
+/**
+ * Options of rt.batchNorm1d/2d/3d, PyTorch's names in camelCase; `undefined` means the default, `null` is an error except for momentum.
+ */
 export interface BatchNormOptions {
   /** Added to the variance for stability. Default 1e-5. */
   eps?: number;
@@ -23,6 +26,7 @@ export interface BatchNormOptions {
   channelsLast?: boolean;
 }
 
+/** A layer's state under PyTorch's state_dict keys, as copies: what stateDict() returns and loadStateDict() takes. */
 export interface StateDict {
   weight?: Float32Array;
   bias?: Float32Array;
@@ -47,6 +51,20 @@ interface Saved {
   batchStats: boolean;
 }
 
+/**
+ * PyTorch's BatchNorm1d/2d/3d: made by rt.batchNorm1d/2d/3d(numFeatures, options). It owns its parameters,
+ * gradients, running statistics and a workspace; dispose() frees them.
+ *
+ * @example
+ * ```js
+ * const bn = rt.batchNorm2d(16, { momentum: 0.1 });
+ * const y = bn.forward(x);               // training mode: batch statistics, running stats updated
+ * const dx = bn.backward(dy);            // dγ, dβ accumulate in bn.weightGrad, bn.biasGrad
+ * bn.eval();
+ * const yEval = bn.forward(x);           // running statistics
+ * const saved = bn.stateDict();          // { weight, bias, running_mean, running_var, num_batches_tracked }
+ * ```
+ */
 export class BatchNorm {
   readonly numFeatures: number;
   readonly eps: number;
@@ -120,12 +138,14 @@ export class BatchNorm {
     return this.#workspace === null;
   }
 
+  /** Sets training mode (`mode` true, the default) or eval mode; returns the layer. */
   train(mode = true): this {
     this.#live();
     this.training = checkBoolean('mode', mode);
     return this;
   }
 
+  /** Sets eval mode: forward() uses the running statistics (batch statistics without trackRunningStats). */
   eval(): this {
     return this.train(false);
   }
@@ -176,12 +196,14 @@ export class BatchNorm {
     return dx;
   }
 
+  /** Sets weightGrad and biasGrad to zero; backward() accumulates into them. */
   zeroGrad(): void {
     this.#live();
     this.weightGrad?.data.fill(0);
     this.biasGrad?.data.fill(0);
   }
 
+  /** running_mean 0, running_var 1, numBatchesTracked 0, as PyTorch's reset_running_stats(). */
   resetRunningStats(): void {
     this.#live();
     this.runningMean?.data.fill(0);
@@ -189,6 +211,7 @@ export class BatchNorm {
     this.numBatchesTracked = 0;
   }
 
+  /** Resets the running stats, then the weight to 1 and the bias to 0, as PyTorch's reset_parameters(). */
   resetParameters(): void {
     this.resetRunningStats();
     this.weight?.data.fill(1);
@@ -242,6 +265,7 @@ export class BatchNorm {
     if (this.trackRunningStats) this.numBatchesTracked = nbt as number;
   }
 
+  /** Frees the parameters, gradients, running stats and workspace; using the layer afterwards throws. */
   dispose(): void {
     if (this.#workspace === null) return;
     for (const t of [this.weight, this.bias, this.weightGrad, this.biasGrad, this.runningMean, this.runningVar]) t?.dispose();
@@ -250,6 +274,7 @@ export class BatchNorm {
     this.#saved = null;
   }
 
+  /** The same as dispose(), for `using bn = rt.batchNorm2d(...)`. */
   [disposeSymbol](): void {
     this.dispose();
   }
@@ -265,6 +290,7 @@ export class BatchNorm {
     return this.#workspace;
   }
 
+  /** The layer's kind and size, e.g. `BatchNorm2d(16)`, for messages and the console. */
   toString(): string {
     return `BatchNorm${this.#dims}d(${this.numFeatures})`;
   }

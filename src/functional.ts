@@ -9,11 +9,13 @@ import {
 import { checkBatchStatsCount, checkSameShape, inputLayout, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
+/** Where the channel axis is: second (the default) or last. */
 export interface LayoutOptions {
   /** Channel axis last instead of second. Default false. */
   channelsLast?: boolean;
 }
 
+/** Options of rt.batchNormElemt() and rt.batchNormBackwardElemt(). */
 export interface ElemtOptions extends LayoutOptions {
   weight?: Tensor | null;
   bias?: Tensor | null;
@@ -22,6 +24,7 @@ export interface ElemtOptions extends LayoutOptions {
   out?: Tensor;
 }
 
+/** Options of rt.batchNorm(), torch.nn.functional.batch_norm's arguments. */
 export interface BatchNormFunctionalOptions extends ElemtOptions {
   runningMean?: Tensor | null;
   runningVar?: Tensor | null;
@@ -38,12 +41,14 @@ export interface ChannelStats {
   var: Float64Array;
 }
 
+/** The statistics rt.batchNormElemt() normalizes with. */
 export interface ElemtStats {
   mean: ArrayLike<number>;
   /** Biased variance, as batchNormStats and mergeChannelStats give it. */
   var: ArrayLike<number>;
 }
 
+/** Per-channel sums of the backward pass, from rt.batchNormBackwardReduce(), to be all-reduced across workers. */
 export interface BackwardSums {
   /** Σdy per channel: the bias gradient. */
   sumDy: Float64Array;
@@ -51,6 +56,7 @@ export interface BackwardSums {
   sumDyXmu: Float64Array;
 }
 
+/** Everything rt.batchNormBackwardElemt() needs: the forward statistics and the all-reduced sums. */
 export interface BackwardElemtStats extends ElemtStats, BackwardSums {
   /** Values per channel over all workers. */
   count: number;

@@ -4,6 +4,7 @@ import { Runtime } from './runtime.js';
 import { compileSource, instantiateKernels, simdSupported, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
 
+/** Options of init(); every field is optional. */
 export interface InitOptions {
   /**
    * The kernel module, or where to get it: a compiled WebAssembly.Module (required in

@@ -10,6 +10,9 @@ import * as functional from './functional.js';
 /** TLSF, the wasm heap, serves at most 1 GiB per block. */
 export const MAX_ALLOCATION_BYTES = 2 ** 30 - 16;
 
+/**
+ * What a runtime holds, from rt.memoryUsage(): a program that disposes everything gets back to zero live tensors and bytes.
+ */
 export interface MemoryUsage {
   /** Tensors allocated and not yet disposed (layer parameters included). */
   liveTensors: number;
@@ -19,6 +22,21 @@ export interface MemoryUsage {
   bytesReserved: number;
 }
 
+/**
+ * One wasm instance, its memory, and everything allocated in it: tensors, layers and the functional ops.
+ * Create one with init(); a SIMD and a scalar runtime can live side by side.
+ *
+ * @example
+ * ```js
+ * const rt = await init();
+ * const x = rt.tensor([2, 3], [1, 2, 3, 4, 5, 6]);
+ * const bn = rt.batchNorm1d(3);
+ * const y = bn.forward(x);
+ * for (const t of [x, y]) t.dispose();
+ * bn.dispose();
+ * rt.memoryUsage(); // { liveTensors: 0, bytesAllocated: 0, bytesReserved: … }
+ * ```
+ */
 export class Runtime {
   /** true when the SIMD build runs, false for the scalar build. */
   readonly simd: boolean;
@@ -67,18 +85,22 @@ export class Runtime {
     return t;
   }
 
+  /** PyTorch's BatchNorm1d(numFeatures): inputs `[N, C]` or `[N, C, L]` (`[N, L, C]` with channelsLast). */
   batchNorm1d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
     return new BatchNorm(this, 1, numFeatures, options);
   }
 
+  /** PyTorch's BatchNorm2d(numFeatures): inputs `[N, C, H, W]` (`[N, H, W, C]` with channelsLast). */
   batchNorm2d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
     return new BatchNorm(this, 2, numFeatures, options);
   }
 
+  /** PyTorch's BatchNorm3d(numFeatures): inputs `[N, C, D, H, W]` (`[N, D, H, W, C]` with channelsLast). */
   batchNorm3d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
     return new BatchNorm(this, 3, numFeatures, options);
   }
 
+  /** Live tensors, the bytes they and the layers' workspaces hold, and the size of the wasm memory. */
   memoryUsage(): MemoryUsage {
     return { liveTensors: this.#liveTensors, bytesAllocated: this.#bytesAllocated, bytesReserved: this.memory.buffer.byteLength };
   }

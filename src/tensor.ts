@@ -6,6 +6,18 @@ import { formatShape } from './shape.js';
 export const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
 
+/**
+ * A float32 tensor in a runtime's wasm memory, made by rt.tensor(). Free it with dispose() (or `using`);
+ * using a disposed tensor throws, disposing twice is harmless.
+ *
+ * @example
+ * ```js
+ * const t = rt.tensor([2, 2], [1, 2, 3, 4]);
+ * t.data[0] = 5;           // a live view: read it again after a call that allocates
+ * const copy = t.toArray(); // Float32Array [5, 2, 3, 4], independent of wasm memory
+ * t.dispose();
+ * ```
+ */
 export class Tensor {
   // Private with getters, not public fields: TypeScript's readonly is gone at runtime, and a
   // plain-JS `t.shape = [...]` (a reshape attempt) or `t.ptr = ...` would otherwise send a
@@ -59,6 +71,7 @@ export class Tensor {
     return this.data.slice();
   }
 
+  /** Copies `values` (exactly `size` numbers) into the tensor; returns it. */
   set(values: ArrayLike<number>): this {
     const data = this.data;
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
@@ -79,10 +92,12 @@ export class Tensor {
     this.#view = null;
   }
 
+  /** The same as dispose(), for `using t = rt.tensor(...)`. */
   [disposeSymbol](): void {
     this.dispose();
   }
 
+  /** The shape, e.g. `Tensor([2, 3])` (or `Tensor([2, 3], disposed)`), for messages and the console. */
   toString(): string {
     return `Tensor(${formatShape(this.#shape)}${this.#ptr === 0 ? ', disposed' : ''})`;
   }

@@ -9,7 +9,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
 import { nodeResult, expectBitIdentical, type RuntimeResult } from './portability/compare.js';
 import { packedInstall, repoRoot, type PackedInstall } from './portability/packed.js';
-import { ESBUILD_FLAGS } from './portability/workerd.js';
 
 const run = promisify(execFile);
 
@@ -105,16 +104,5 @@ describe('init({ wasm }) in Node reads every documented source', () => {
     await expect(init({ wasm: join(repoRoot, 'build', 'missing.wasm') })).rejects.toThrow(
       `batchnorm-wasm: cannot read the wasm module ${join(repoRoot, 'build', 'missing.wasm')} (ENOENT`,
     );
-  });
-});
-
-describe('README.md, Use it in ...', () => {
-  it('shows the exact files the portability tests run', async () => {
-    const docs = await readFile(join(repoRoot, 'README.md'), 'utf8');
-    for (const file of ['node.mjs', 'browser.mjs', 'plain.html', 'index.html', 'worker.mjs', 'workerd.capnp']) {
-      const source = await readFile(join(repoRoot, 'test', 'portability', 'app', file), 'utf8');
-      expect(docs.includes(source.trim()), `README.md quotes test/portability/app/${file} verbatim`).toBe(true);
-    }
-    expect(docs).toContain(`npx esbuild worker.mjs ${ESBUILD_FLAGS.join(' ')}\n`);
   });
 });

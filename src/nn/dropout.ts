@@ -8,11 +8,22 @@ import { checkNumber, typeError } from '../errors.js';
 import { Rng } from './rng.js';
 import { Owned, StatelessLayer } from './layer.js';
 
+/** Options of Dropout. */
 export interface DropoutOptions {
   /** Draws one mask seed per training forward; required so that a seed fixes the masks. */
   rng: Rng;
 }
 
+/**
+ * Inverted dropout, PyTorch's nn.Dropout(p): in training each element is zeroed with probability `p` and the
+ * rest are scaled by 1/(1 − p); identity in eval. The mask is drawn inside wasm from one seed per training
+ * forward, taken from `rng`, so a seed fixes every mask in both builds.
+ *
+ * @example
+ * ```js
+ * const drop = new nn.Dropout(rt, 0.5, { rng: new nn.Rng(1) });
+ * ```
+ */
 export class Dropout extends StatelessLayer {
   /** Probability of zeroing an element, in [0, 1]. */
   readonly p: number;

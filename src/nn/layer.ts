@@ -9,7 +9,9 @@ import { checkBoolean, disposedError, noForwardError, rangeError, savedInputDisp
 export interface Parameter {
   /** PyTorch's name within its layer: 'weight' or 'bias'. */
   readonly name: string;
+  /** The parameter itself. */
   readonly value: Tensor;
+  /** Its gradient, same shape; backward() accumulates into it. */
   readonly grad: Tensor;
 }
 
@@ -22,21 +24,30 @@ export type LayerState = Record<string, Float32Array | number>;
  * toArray() to keep one). forward() keeps a reference to its input for backward().
  */
 export interface Layer {
+  /** true in training mode (the default), false after eval(). */
   training: boolean;
   /** The last forward()'s result, or null before the first. */
   readonly output: Tensor | null;
+  /** The layer's output for `x`, a tensor the layer owns (valid until its next forward()). */
   forward(x: Tensor): Tensor;
   /**
    * Gradients of the parameters ACCUMULATE; returns dx, or null when `inputGrad` is
    * false and the layer may skip computing it (the first layer of a network).
    */
   backward(dy: Tensor, inputGrad?: boolean): Tensor | null;
+  /** The learnable tensors and their gradients, in PyTorch's order; empty for a layer without any. */
   parameters(): Parameter[];
+  /** Sets every parameter gradient to zero (gradients accumulate across backward() calls). */
   zeroGrad(): void;
+  /** Sets training mode (`mode` true, the default) or eval mode; returns the layer. */
   train(mode?: boolean): this;
+  /** Sets eval mode, like train(false); returns the layer. */
   eval(): this;
+  /** Copies of the layer's state under PyTorch's state_dict keys. */
   stateDict(): LayerState;
+  /** Loads a stateDict(); every key and length is checked before anything is written. */
   loadStateDict(state: LayerState): void;
+  /** Frees every tensor the layer owns; using the layer afterwards throws. */
   dispose(): void;
 }
 
@@ -114,7 +125,9 @@ export abstract class StatelessLayer implements Layer {
     return this.#dx.get(rt, dy.shape);
   }
 
+  /** {@inheritDoc Layer.forward} */
   abstract forward(x: Tensor): Tensor;
+  /** {@inheritDoc Layer.backward} */
   abstract backward(dy: Tensor, inputGrad?: boolean): Tensor | null;
   /** Frees the subclass's own tensors; dispose() calls it once. */
   protected abstract release(): void;

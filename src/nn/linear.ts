@@ -13,6 +13,7 @@ import { checkGrad, checkRows, checkSavedInput, loadTensors, Owned, saveTensors,
  */
 export type LinearInit = 'default' | 'xavier' | number;
 
+/** Options of Linear. */
 export interface LinearOptions {
   /** Draws the initial weights; required so that a seed fixes them. */
   rng: Rng;

@@ -23,6 +23,17 @@ function labelError(C: number): RangeError {
   return new RangeError(`labels: expected integer class indices in [0, ${C - 1}], got a value outside`);
 }
 
+/**
+ * Mean softmax cross-entropy over a batch of logits `[N, C]` and labels `[N]` (class indices stored as
+ * float32). forward() returns the loss and computes its gradient in the same kernel call; backward() returns it.
+ *
+ * @example
+ * ```js
+ * const loss = new nn.SoftmaxCrossEntropy(rt);
+ * const value = loss.forward(net.forward(x), labels);
+ * net.backward(loss.backward());
+ * ```
+ */
 export class SoftmaxCrossEntropy {
   readonly #rt: Runtime;
   readonly #grad = new Owned();
@@ -49,6 +60,7 @@ export class SoftmaxCrossEntropy {
     return grad;
   }
 
+  /** Frees the gradient tensor the loss owns. */
   dispose(): void {
     this.#grad.dispose();
     this.#fresh = false;

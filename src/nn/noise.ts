@@ -9,6 +9,7 @@ import { checkPositiveInteger, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
 import { checkRows, StatelessLayer } from './layer.js';
 
+/** Options of UnitNoise. */
 export interface UnitNoiseOptions {
   /** Draws the noise; required so that a seed fixes it. */
   rng: Rng;
@@ -27,6 +28,15 @@ function checkRange(argument: string, value: unknown): [number, number] {
   return [low, high];
 }
 
+/**
+ * Santurkar et al.'s "noisy BN": `y = x·scale[c] + shift[c]` with scale and shift drawn per unit at every
+ * training forward (identity in eval), so the distribution a layer sees moves at every step.
+ *
+ * @example
+ * ```js
+ * const noise = new nn.UnitNoise(rt, 100, { rng: new nn.Rng(1), shift: [-1, 1], scale: [1, 2] });
+ * ```
+ */
 export class UnitNoise extends StatelessLayer {
   readonly features: number;
   readonly shiftRange: readonly [number, number];

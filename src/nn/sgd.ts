@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor.js';
 import { checkNonNegativeFinite, disposedError, typeError } from '../errors.js';
 import type { Parameter } from './layer.js';
 
+/** Options of SGD, PyTorch's names. */
 export interface SGDOptions {
   lr: number;
   /** Default 0. */
@@ -13,6 +14,18 @@ export interface SGDOptions {
   weightDecay?: number;
 }
 
+/**
+ * PyTorch's SGD: `v = momentum·v + g` (v starts at the first gradient), `p −= lr·v`, with weight decay
+ * added to the gradient. `lr` may be changed between steps.
+ *
+ * @example
+ * ```js
+ * const sgd = new nn.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
+ * sgd.zeroGrad();
+ * // forward, loss, backward
+ * sgd.step();
+ * ```
+ */
 export class SGD {
   readonly params: readonly Parameter[];
   lr: number;
@@ -38,6 +51,7 @@ export class SGD {
     this.#buffers = this.params.map((p) => (this.momentum > 0 ? p.value.runtime.tensor(p.value.shape) : null));
   }
 
+  /** Updates every parameter from its accumulated gradient. */
   step(): void {
     this.#live();
     checkNonNegativeFinite('lr', this.lr);
@@ -52,6 +66,7 @@ export class SGD {
     this.#steps++;
   }
 
+  /** Sets every parameter's gradient to zero (gradients accumulate across backward() calls). */
   zeroGrad(): void {
     this.#live();
     for (const p of this.params) p.grad.data.fill(0);
