@@ -131,7 +131,10 @@ export class Runtime {
 
   /** @internal allocates a tensor without initializing it; `argument` is blamed if it is too big */
   newTensor(shape: readonly number[], size: number, argument = 'shape'): Tensor {
-    const t = makeTensor(this, shape, size, this.#allocate(size * 4, argument));
+    // Callable from plain JS too: a size below the shape's would send kernels past the block.
+    const dims = checkShape('shape', shape);
+    if (size !== sizeOf(dims)) throw new RangeError(`size: expected ${sizeOf(dims)} for shape ${formatShape(dims)}, got ${size}`);
+    const t = makeTensor(this, dims, size, this.#allocate(size * 4, argument));
     this.#liveTensors++;
     this.#leaks?.register(t, `Tensor ${formatShape(shape)}`, t);
     return t;

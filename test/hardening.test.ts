@@ -65,8 +65,11 @@ describe('fields the kernels trust cannot be changed or redefined', () => {
       expect(() => Object.defineProperty(rt, key, { value: null }), key).toThrow(TypeError);
     }
     expect(() => { (rt.kernels as unknown as Record<string, unknown>)['alloc'] = () => 8; }).toThrow(TypeError);
-    // Raw memory is handed out and freed by module functions only, not by methods.
+    // Raw memory is handed out and freed by module functions only, not by methods, and the
+    // one method that allocates checks the size against the shape.
     for (const key of ['allocate', 'free', 'scratch']) expect(key in rt, key).toBe(false);
+    const newTensor = (rt as unknown as { newTensor(shape: number[], size: number): Tensor }).newTensor.bind(rt);
+    expectThrow(() => newTensor([1000], 1), RangeError, 'size: expected 1000 for shape [1000], got 1');
   });
 
   it('training and numBatchesTracked are validated setters; a count cannot pass 2^53 - 1', () => {
