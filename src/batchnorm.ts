@@ -67,6 +67,7 @@ interface Saved {
 const INTERNAL = Symbol('batchnorm-wasm internal');
 
 let construct: (rt: Runtime, dims: 1 | 2 | 3, numFeatures: number, options?: BatchNormOptions) => BatchNorm;
+let loadPrefixed: (bn: BatchNorm, sd: StateDictLike, prefix: string) => void;
 
 export class BatchNorm {
   // Private fields behind getters, on a frozen instance with a frozen prototype: these size
@@ -96,6 +97,7 @@ export class BatchNorm {
 
   static {
     construct = (rt, dims, numFeatures, options) => new BatchNorm(INTERNAL, rt, dims, numFeatures, options);
+    loadPrefixed = (bn, sd, prefix) => bn.#load(sd, prefix);
   }
 
   /** Layers come from rt.batchNorm1d/2d/3d; this constructor refuses every other caller. */
@@ -288,10 +290,14 @@ export class BatchNorm {
 
   /**
    * Strict like PyTorch's: every key this layer has, no others. Every value is converted and
-   * checked before anything is written. `prefix` (internal) is the layer's key prefix in a
-   * network ("1."), so messages name the full key.
+   * checked before anything is written.
    */
-  loadStateDict(sd: StateDictLike, /** @internal */ prefix = ''): void {
+  loadStateDict(sd: StateDictLike): void {
+    this.#load(sd, '');
+  }
+
+  /** loadStateDict, with `prefix` (the layer's place in a network, "1.") in the messages. */
+  #load(sd: StateDictLike, prefix: string): void {
     this.#live();
     const tensors = this.#stateTensors();
     const read = readState(sd, {
@@ -355,4 +361,12 @@ export class BatchNorm {
 /** @internal the one way to make a layer: rt.batchNorm1d/2d/3d call it */
 export function makeBatchNorm(rt: Runtime, dims: 1 | 2 | 3, numFeatures: number, options?: BatchNormOptions): BatchNorm {
   return construct(rt, dims, numFeatures, options);
+}
+
+/**
+ * @internal bn.loadStateDict(sd) for a layer inside a network: `prefix` ("1.") makes the
+ * messages name the full key ("stateDict.1.running_var")
+ */
+export function loadStateDictAt(bn: BatchNorm, sd: StateDictLike, prefix: string): void {
+  loadPrefixed(bn, sd, prefix);
 }

@@ -2,7 +2,8 @@
 // (reassign, redefine, forge, change between two reads) cannot reach the kernels, and a
 // call that throws changes nothing. Each block guards one class of fault.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BatchNorm, init, Runtime, Tensor, type StateDict } from '../src/index.node.js';
+import { BatchNorm, init, Runtime, Tensor, type StateDictLike } from '../src/index.node.js';
+import { loadStateDictAt } from '../src/batchnorm.js';
 
 let rt: Runtime;
 
@@ -169,9 +170,9 @@ describe('loadStateDict converts and checks everything before it writes', () => 
 
   it('a prefix (the layer\'s place in a network) makes messages name the full key', () => {
     const bn = loaded();
-    expectThrow(() => bn.loadStateDict({ ...bn.stateDict(), running_var: [1] }, '1.'), RangeError,
+    expectThrow(() => loadStateDictAt(bn, { ...bn.stateDict(), running_var: [1] }, '1.'), RangeError,
       'stateDict.1.running_var: expected 3 values, got [1]');
-    expectThrow(() => bn.loadStateDict({ ...bn.stateDict(), gamma: [1] } as never, '1.'), RangeError,
+    expectThrow(() => loadStateDictAt(bn, { ...bn.stateDict(), gamma: [1] } as never, '1.'), RangeError,
       'stateDict: unexpected key "1.gamma" (expected 1.weight, 1.bias, 1.running_mean, 1.running_var, 1.num_batches_tracked)');
     bn.dispose();
   });
@@ -186,7 +187,7 @@ describe('state dicts survive JSON', () => {
     expect(Object.keys(sd)).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
     const json = JSON.stringify(sd);
     expect(JSON.parse(json)).toEqual({ weight: [1, 2, 3], bias: [4, 5, 6], running_mean: [7, 8, 9], running_var: [0.5, 2, 3], num_batches_tracked: 4 });
-    b.loadStateDict(JSON.parse(json) as StateDict);
+    b.loadStateDict(JSON.parse(json) as StateDictLike);
     expect(b.stateDict()).toEqual(sd);
     a.dispose();
     b.dispose();
