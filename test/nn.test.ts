@@ -201,6 +201,7 @@ for (const [build, simd] of BUILDS) {
       layer.forward(x);
       layer.backward(dy);
       layer.weightGrad.data.forEach((v, i) => expect(v).toBeCloseTo(2 * once[i]!, 5));
+      layer.forward(x);
       expect(layer.backward(dy, false)).toBeNull();
       for (const t of [x, dy]) t.dispose();
       layer.dispose();
@@ -328,6 +329,7 @@ for (const [build, simd] of BUILDS) {
       const dy = rt.tensor([5, 103], randn(new nn.Rng(30), 515));
       const dx = layer.backward(dy)!.toArray();
       for (let i = 0; i < 515; i++) expect(dx[i]).toBe(Math.fround(dy.data[i]! * mask[i]!));
+      layer.forward(x);
       expect(layer.backward(dy, false)).toBeNull();
       layer.eval();
       expect(Array.from(layer.forward(x).data)).toEqual(Array.from(x.data));
@@ -676,8 +678,9 @@ describe('nn error paths: type, wording and no side effects', () => {
     expectError(() => new nn.SGD(params, { lr: 0.1, weightDecay: NaN }), RangeError, /^options\.weightDecay: expected a non-negative finite number, got NaN$/);
     expectError(() => new nn.SGD(params, { lr: '0.1' as never }), TypeError, /^options\.lr: expected a non-negative finite number, got "0\.1"$/);
     const plain = new nn.SGD(params, { lr: 0.1 });
-    plain.lr = -1;
-    expectError(() => plain.step(), RangeError, /^lr: expected a non-negative finite number, got -1$/);
+    expectError(() => {
+      plain.lr = -1;
+    }, RangeError, /^lr: expected a non-negative finite number, got -1$/);
     value.dispose();
     grad.dispose();
   });
@@ -711,11 +714,12 @@ describe('nn error paths: type, wording and no side effects', () => {
     expectError(() => new nn.BatchNormLayer(gone), TypeError, /^module: BatchNorm1d\(2\) was disposed and cannot be used$/);
     expectError(() => new nn.SoftmaxCrossEntropy(rt).backward(), TypeError, /^SoftmaxCrossEntropy\.backward\(\): expected a forward\(\) first, got no saved input$/);
 
-    // The core BatchNorm's words for an input disposed between forward and backward.
+    // The core BatchNorm's words for an input disposed between forward and backward, for
+    // every layer whose backward reads its input.
     const saved: [nn.Layer, string][] = [
-      [new nn.Sigmoid(rt), 'Sigmoid\\(\\)\\.'],
+      [new nn.ReLU(rt), 'ReLU\\(\\)\\.'],
       [new nn.Linear(rt, 3, 3, { rng }), 'Linear\\(3, 3, bias=true\\)\\.'],
-      [new nn.BatchNormLayer(rt.batchNorm1d(3)), ''],
+      [new nn.BatchNormLayer(rt.batchNorm1d(3)), 'BatchNorm1d\\(3\\)\\.'],
     ];
     for (const [layer, owner] of saved) {
       const input = rt.tensor([4, 3], x.data);

@@ -1,7 +1,7 @@
 // batchnorm-wasm/nn: a minimal trainer around the package's BatchNorm, enough to train
 // the papers' networks (not a framework). Every op is one wasm call on the runtime's memory.
 export { Rng } from './rng.js';
-export type { Layer, LayerState, Parameter } from './layer.js';
+export type { Layer, LayerState, LayerStateInput, Parameter } from './layer.js';
 export { Linear, type LinearInit, type LinearOptions } from './linear.js';
 export { Sigmoid, ReLU } from './activation.js';
 export { BatchNormLayer } from './batchnorm.js';
