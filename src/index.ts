@@ -6,14 +6,14 @@ import { typeError } from './errors.js';
 
 export { Runtime, type MemoryUsage } from './runtime.js';
 export { Tensor } from './tensor.js';
-export { BatchNorm, type BatchNormOptions, type StateDict } from './batchnorm.js';
+export { BatchNorm, type BatchNormOptions, type StateDict, type StateDictLike, type BackwardOptions } from './batchnorm.js';
 export {
   mergeChannelStats,
   type BatchNormFunctionalOptions, type ChannelStats, type ElemtStats, type ElemtOptions,
   type BackwardSums, type BackwardElemtStats, type LayoutOptions,
 } from './functional.js';
 export type { InitOptions } from './init.js';
-export type { WasmSource } from './wasm.js';
+export { simdSupported, type WasmSource } from './wasm.js';
 
 // A relative string means what it means to fetch(): relative to the page or worker script.
 function resolveUrl(spec: string): URL {

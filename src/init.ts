@@ -1,6 +1,6 @@
 // init(): choose the build, get the module, instantiate. The entry points differ only in
 // how they find the bundled wasm and read a URL.
-import { Runtime } from './runtime.js';
+import { makeRuntime, type Runtime } from './runtime.js';
 import { compileSource, instantiateKernels, simdSupported, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
 
@@ -43,7 +43,7 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
     }
     throw cause;
   }
-  const rt = new Runtime(await instantiateKernels(module), debug);
+  const rt = makeRuntime(await instantiateKernels(module), debug);
   if (options.wasm !== undefined && simdOption !== 'auto' && rt.simd !== simdOption) {
     throw new TypeError(`opts.simd: ${simdOption}, but opts.wasm is the ${rt.simd ? 'SIMD' : 'scalar'} build`);
   }

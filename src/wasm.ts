@@ -119,5 +119,6 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
   if (typeof exports.f32_bn_forward_train_planar !== 'function' || !(exports.memory instanceof WebAssembly.Memory)) {
     throw typeError('opts.wasm', 'the batchnorm-wasm module (simd.wasm or scalar.wasm)', module);
   }
-  return exports as unknown as Kernels;
+  // Frozen: the runtime's allocator and kernels are what every pointer check relies on.
+  return Object.freeze(exports) as unknown as Kernels;
 }

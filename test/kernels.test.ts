@@ -368,7 +368,7 @@ describe.each(builds)('$name build', ({ name, simd }) => {
       const dy = new Float64Array(L.size).fill(value);
       const dyt = rt.tensor(shape, dy);
       bn.zeroGrad();
-      const dx = bn.backward(dyt);
+      const dx = bn.backward(dyt, undefined, { retainGraph: true });
       const refB = referenceBackward(dy, x, shape, { training: true });
       const at = `${name} long sum, dy = ${value}`;
       const biasGrad = bn.biasGrad!.toArray();
