@@ -738,14 +738,14 @@ describe('nn error paths: type, wording and no side effects', () => {
     const linear = new nn.Linear(rt, 3, 2, { rng });
     const good = linear.stateDict();
     const rows: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
-      [null, TypeError, /^state: expected an object, got null$/],
-      ['weights', TypeError, /^state: expected an object, got "weights"$/],
-      [{ ...good, weight: 'abcdef' }, TypeError, /^state\.weight: expected an array-like of 6 numbers, got "abcdef"$/],
-      [{ ...good, bias: 7 }, TypeError, /^state\.bias: expected an array-like of 2 numbers, got 7$/],
-      [{ ...good, bias: null }, TypeError, /^state\.bias: expected an array-like of 2 numbers, got null$/],
-      [{ ...good, weight: new Float32Array(5) }, RangeError, /^state\.weight: expected 6 values, got a Float32Array of length 5$/],
-      [{ weight: good.weight }, RangeError, /^state: missing key "bias"$/],
-      [{ ...good, gamma: new Float32Array(2) }, RangeError, /^state: unexpected key "gamma" \(expected weight, bias\)$/],
+      [null, TypeError, /^stateDict: expected an object, got null$/],
+      ['weights', TypeError, /^stateDict: expected an object, got "weights"$/],
+      [{ ...good, weight: 'abcdef' }, TypeError, /^stateDict\.weight: expected an array-like of 6 numbers, got "abcdef"$/],
+      [{ ...good, bias: 7 }, TypeError, /^stateDict\.bias: expected an array-like of 2 numbers, got 7$/],
+      [{ ...good, bias: null }, TypeError, /^stateDict\.bias: expected an array-like of 2 numbers, got null$/],
+      [{ ...good, weight: new Float32Array(5) }, RangeError, /^stateDict\.weight: expected 6 values, got a Float32Array of length 5$/],
+      [{ weight: good.weight }, RangeError, /^stateDict: missing key "bias"$/],
+      [{ ...good, gamma: new Float32Array(2) }, RangeError, /^stateDict: unexpected key "gamma" \(expected weight, bias\)$/],
     ];
     for (const [state, type, message] of rows) {
       expectError(() => linear.loadStateDict(state as never), type, message);
@@ -754,8 +754,8 @@ describe('nn error paths: type, wording and no side effects', () => {
     linear.dispose();
     for (const layer of [new nn.Sigmoid(rt), new nn.Dropout(rt, 0.5, { rng }), new nn.UnitNoise(rt, 2, { rng })]) {
       layer.loadStateDict({});
-      expectError(() => layer.loadStateDict({ a: 1 }), RangeError, /^state: unexpected key "a" \(the layer has no state\)$/);
-      expectError(() => layer.loadStateDict(null as never), TypeError, /^state: expected an object, got null$/);
+      expectError(() => layer.loadStateDict({ a: 1 }), RangeError, /^stateDict: unexpected key "a" \(the layer has no state\)$/);
+      expectError(() => layer.loadStateDict(null as never), TypeError, /^stateDict: expected an object, got null$/);
       layer.dispose();
     }
   });

@@ -1,7 +1,7 @@
 // Elementwise activations over tensors of any shape: one kernel call each way.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { LayerBase, ownedOutputDisposedError } from './layer.js';
+import { checkOwnedLive, LayerBase } from './layer.js';
 
 abstract class Elementwise extends LayerBase {
   readonly #rt: Runtime;
@@ -35,8 +35,7 @@ export class Sigmoid extends Elementwise {
 
   // Backward reads the output, not the input.
   protected checkSaved(): void {
-    const y = this.output!;
-    if (y.disposed) throw ownedOutputDisposedError(String(this), y);
+    checkOwnedLive(`${this}.output`, this.output!);
   }
 
   protected runBackward(dy: Tensor, _x: Tensor, dx: Tensor | null): void {

@@ -5,7 +5,8 @@ import { BatchNorm, type StateDict } from '../batchnorm.js';
 import type { Tensor } from '../tensor.js';
 import { checkBatchStatsCount, inputLayout } from '../shape.js';
 import { checkBoolean, disposedError, typeError } from '../errors.js';
-import { convertState, LayerBase, parameter, type LayerStateInput, type LayerState, type Parameter } from './layer.js';
+import { serializable, readState } from '../state.js';
+import { LayerBase, parameter, specOf, type LayerStateInput, type LayerState, type Parameter } from './layer.js';
 
 // The ranks each BatchNorm takes, by its name (BatchNorm1d(3)): the name is the only public
 // record of its dimensionality, and Sequential must check a whole chain before it runs.
@@ -51,13 +52,14 @@ export class BatchNormLayer extends LayerBase {
 
   stateDict(): LayerState {
     this.live();
-    return { ...this.#module.stateDict() };
+    return serializable({ ...this.#module.stateDict() } as LayerState);
   }
 
   prepareLoad(state: LayerStateInput, prefix: string): () => void {
     this.live();
-    const converted = convertState(this.stateDict(), state, prefix);
-    return () => this.#module.loadStateDict(converted as StateDict);
+    const read = readState(state, specOf(this.stateDict()), prefix);
+    const converted = Object.fromEntries(read) as StateDict;
+    return () => this.#module.loadStateDict(converted);
   }
 
   toString(): string {

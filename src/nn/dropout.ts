@@ -17,7 +17,7 @@ export class Dropout extends LayerBase {
   readonly #p: number;
   readonly #rt: Runtime;
   readonly #rng: Rng;
-  readonly #mask = new Owned();
+  readonly #mask = new Owned(this);
 
   constructor(rt: Runtime, p: number, options: DropoutOptions) {
     super(rt);

@@ -2,11 +2,10 @@
 // output tensors the layer owns and reuses from step to step, one backward per forward,
 // and state dicts checked and converted in full before anything is written.
 import { Runtime } from '../runtime.js';
-import { Tensor } from '../tensor.js';
+import { isTensor, ownerHint, setOwner, type Tensor } from '../tensor.js';
 import { formatShape, sameShape, sizeOf } from '../shape.js';
-import {
-  checkBoolean, checkNonNegativeInteger, disposedError, noForwardError, rangeError, savedInputDisposedError, stateError, typeError,
-} from '../errors.js';
+import { checkBoolean, disposedError, noForwardError, savedInputDisposedError, secondBackwardError, typeError } from '../errors.js';
+import { readState, serializable, type State, type StateLike, type StateSpec } from '../state.js';
 
 /** A learnable tensor and the gradient that backward() accumulates into. */
 export interface Parameter {
@@ -16,11 +15,11 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
-/** Tensors by name, PyTorch's state_dict keys (numbers for counters). */
-export type LayerState = Record<string, Float32Array | number>;
+/** Tensors by name, PyTorch's state_dict keys (numbers for counters); JSON.stringify gives arrays. */
+export type LayerState = State;
 
 /** What loadStateDict() accepts: the values may be any array-likes of numbers (parsed JSON). */
-export type LayerStateInput = Record<string, ArrayLike<number> | number>;
+export type LayerStateInput = StateLike;
 
 /**
  * A layer of a Sequential. Outputs belong to the layer: forward() and backward() return
@@ -64,7 +63,13 @@ export interface Layer {
 
 /** A tensor a layer owns and reuses while the requested shape stays the same. */
 export class Owned {
+  readonly #owner: object;
   #tensor: Tensor | null = null;
+
+  /** `owner` names the layer in the error for a tensor of its disposed from outside. */
+  constructor(owner: object) {
+    this.#owner = owner;
+  }
 
   get current(): Tensor | null {
     return this.#tensor;
@@ -84,6 +89,7 @@ export class Owned {
     const t = this.#tensor;
     if (t !== null && !t.disposed && t.runtime === rt && sameShape(t.shape, shape)) return fill(t);
     const fresh = rt.newTensor(shape, sizeOf(shape));
+    setOwner(fresh, String(this.#owner));
     let result: R;
     try {
       result = fill(fresh);
@@ -102,16 +108,6 @@ export class Owned {
   }
 }
 
-/** backward() a second time after one forward(): PyTorch refuses it too (the graph is freed). */
-export function backwardTwiceError(layer: string): TypeError {
-  return stateError(`${layer}.backward(): expected one backward() per forward(), got a second backward() (run forward() again first)`);
-}
-
-/** A tensor a layer owns, its output or input gradient, was disposed by someone else. */
-export function ownedOutputDisposedError(layer: string, t: Tensor): TypeError {
-  return disposedError(`Tensor ${formatShape(t.shape)}`, `it is owned by ${layer}; layers own their outputs: copy it with rt.tensor(t.shape, t.data) to keep it`);
-}
-
 /**
  * The bookkeeping every nn layer shares: the training flag, disposal, the output and
  * input-gradient tensors it owns, the input forward() saved, one backward() per forward(),
@@ -124,8 +120,8 @@ export abstract class LayerBase implements Layer {
   readonly #rt: Runtime | null;
   #training = true;
   #disposed = false;
-  readonly #out = new Owned();
-  readonly #dx = new Owned();
+  readonly #out = new Owned(this);
+  readonly #dx = new Owned(this);
   #input: Tensor | null = null;
   #backwardDone = false;
 
@@ -176,7 +172,7 @@ export abstract class LayerBase implements Layer {
     const x = this.#input;
     const out = this.#out.current;
     if (x === null || out === null) throw noForwardError(String(this));
-    if (this.#backwardDone) throw backwardTwiceError(String(this));
+    if (this.#backwardDone) throw secondBackwardError(String(this));
     this.checkSaved(x);
     if (!sameShape(dyShape, out.shape)) {
       throw new RangeError(`dy: expected shape ${formatShape(out.shape)} (${this}'s output), got ${formatShape(dyShape)}`);
@@ -245,7 +241,7 @@ export abstract class LayerBase implements Layer {
     this.live();
     const state: LayerState = {};
     for (const p of this.parameters()) state[p.name] = p.value.toArray();
-    return state;
+    return serializable(state);
   }
 
   loadStateDict(state: LayerStateInput): void {
@@ -257,9 +253,9 @@ export abstract class LayerBase implements Layer {
   prepareLoad(state: LayerStateInput, prefix: string): () => void {
     this.live();
     const params = this.parameters();
-    const values = convertState(this.stateDict(), state, prefix);
+    const values = readState(state, specOf(this.stateDict()), prefix);
     return () => {
-      for (const p of params) p.value.data.set(values[p.name] as Float32Array);
+      for (const p of params) p.value.data.set(values.get(p.name) as Float32Array);
     };
   }
 
@@ -278,7 +274,7 @@ export abstract class LayerBase implements Layer {
   }
 
   #runtimeFor(argument: string, t: unknown): Runtime {
-    if (!(t instanceof Tensor)) throw typeError(argument, 'a Tensor', t);
+    if (!isTensor(t)) throw typeError(argument, 'a Tensor', t);
     const rt = this.#rt ?? t.runtime;
     rt.checkTensor(argument, t);
     return rt;
@@ -298,48 +294,29 @@ export function checkRows(shape: readonly number[], features: number): readonly 
   return shape;
 }
 
-/** The input forward() kept must still be alive when backward() reads it. */
-export function checkSavedInput(x: Tensor, layer: string): void {
-  if (x.disposed) throw savedInputDisposedError(`Tensor ${formatShape(x.shape)}`, layer);
-}
-
-/** `value` read once, by index, into `size` f32s; `argument` names it in messages. */
-function readValues(argument: string, value: unknown, size: number): Float32Array {
-  const expected = `an array-like of ${size} numbers`;
-  if (value === null || typeof value !== 'object') throw typeError(argument, expected, value);
-  const length = (value as ArrayLike<unknown>).length;
-  if (typeof length !== 'number') throw typeError(argument, expected, value);
-  if (length !== size) throw rangeError(argument, `${size} values`, value);
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const v = (value as ArrayLike<unknown>)[i];
-    if (typeof v !== 'number') throw typeError(`${argument}[${i}]`, 'a number', v);
-    values[i] = v;
-  }
-  return values;
-}
-
 /**
- * Strict, like PyTorch's load_state_dict: exactly the keys of `current`, each converted to
- * the kind it has there (f32 values of the same count, or a non-negative integer counter).
- * Nothing is written: the caller writes the result. `prefix` ('1.' in a Sequential) makes
- * every message name the full key. A wrong kind is a TypeError, a missing or unexpected key
- * or a wrong count a RangeError.
+ * The input forward() kept must still be alive when backward() reads it. When another layer
+ * owns it (its output), the error says so: that layer's output was disposed by mistake.
  */
-export function convertState(current: LayerState, state: unknown, prefix: string): LayerState {
-  if (state === null || typeof state !== 'object') throw typeError('state', 'an object', state);
-  const names = Object.keys(current);
-  const expected = names.length > 0 ? `expected ${names.map((n) => prefix + n).join(', ')}` : 'the layer has no state';
-  for (const key of Object.keys(state)) {
-    if (!names.includes(key)) throw new RangeError(`state: unexpected key "${prefix}${key}" (${expected})`);
+export function checkSavedInput(x: Tensor, layer: string): void {
+  if (!x.disposed) return;
+  const hint = ownerHint(x);
+  if (hint !== undefined) throw disposedError(`${layer}.backward(): the input forward() saved, Tensor ${formatShape(x.shape)},`, hint);
+  throw savedInputDisposedError(`Tensor ${formatShape(x.shape)}`, layer);
+}
+
+/** A tensor a layer owns was disposed from outside: the error names the owner. */
+export function checkOwnedLive(argument: string, t: Tensor): void {
+  if (t.disposed) throw disposedError(`${argument}: Tensor ${formatShape(t.shape)}`, ownerHint(t));
+}
+
+/** The keys and kinds of a layer's state, read off its current state dict. */
+export function specOf(current: LayerState): StateSpec {
+  const tensors: [string, number][] = [];
+  const counters: string[] = [];
+  for (const [key, value] of Object.entries(current)) {
+    if (typeof value === 'number') counters.push(key);
+    else tensors.push([key, value.length]);
   }
-  const converted: LayerState = {};
-  for (const name of names) {
-    const value = (state as Record<string, unknown>)[name];
-    if (value === undefined) throw new RangeError(`state: missing key "${prefix}${name}"`);
-    const was = current[name]!;
-    const argument = `state.${prefix}${name}`;
-    converted[name] = typeof was === 'number' ? checkNonNegativeInteger(argument, value) : readValues(argument, value, was.length);
-  }
-  return converted;
+  return { tensors, counters };
 }

@@ -1,7 +1,7 @@
 // Linear: y = x·Wᵀ + b with PyTorch's layout W[out, in], three kernel calls forward and
 // backward at most (assembly/matmul.ts).
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { setOwner, type Tensor } from '../tensor.js';
 import { checkBoolean, checkPositiveInteger, disposedError, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
 import { checkRows, LayerBase, parameter, type Parameter } from './layer.js';
@@ -66,6 +66,7 @@ export class Linear extends LayerBase {
     const params = [parameter('weight', this.#weight, this.#weightGrad)];
     if (this.#bias && this.#biasGrad) params.push(parameter('bias', this.#bias, this.#biasGrad));
     this.#params = Object.freeze(params);
+    for (const t of made) setOwner(t, String(this));
     this.#initialize(init, options.rng);
     if (new.target === Linear) Object.freeze(this);
   }

@@ -25,7 +25,7 @@ function labelError(C: number): RangeError {
 
 export class SoftmaxCrossEntropy {
   readonly #rt: Runtime;
-  readonly #grad = new Owned();
+  readonly #grad = new Owned(this);
   #fresh = false;
 
   constructor(rt: Runtime) {
@@ -52,13 +52,17 @@ export class SoftmaxCrossEntropy {
   /** d loss / d logits of the last forward(); owned by the loss, valid until the next. */
   backward(): Tensor {
     const grad = this.#grad.current;
-    if (grad === null || !this.#fresh) throw noForwardError('SoftmaxCrossEntropy');
+    if (grad === null || !this.#fresh) throw noForwardError(String(this));
     return grad;
   }
 
   dispose(): void {
     this.#grad.dispose();
     this.#fresh = false;
+  }
+
+  toString(): string {
+    return 'SoftmaxCrossEntropy';
   }
 
   // NaN means bad labels unless the logits themselves are not finite (then NaN is the loss).

@@ -2,7 +2,8 @@
 // rt.batchNorm1d can be passed as it is; it is wrapped in a BatchNormLayer. Every call
 // checks the whole chain before the first layer runs, so a call that throws changes nothing.
 import { BatchNorm } from '../batchnorm.js';
-import { Tensor } from '../tensor.js';
+import { isTensor, type Tensor } from '../tensor.js';
+import { serializable } from '../state.js';
 import { checkBoolean, disposedError, typeError } from '../errors.js';
 import { BatchNormLayer } from './batchnorm.js';
 import { type Layer, type LayerState, type LayerStateInput, type Parameter } from './layer.js';
@@ -85,7 +86,7 @@ export class Sequential implements Layer {
 
   forward(x: Tensor): Tensor {
     this.#live();
-    if (!(x instanceof Tensor)) throw typeError('x', 'a Tensor', x);
+    if (!isTensor(x)) throw typeError('x', 'a Tensor', x);
     x.runtime.checkTensor('x', x);
     // A layer's output is rewritten by its next forward: as the network's input it would
     // be overwritten while earlier layers still need it for backward.
@@ -108,7 +109,7 @@ export class Sequential implements Layer {
   backward(dy: Tensor, inputGrad = false): Tensor | null {
     this.#live();
     checkBoolean('inputGrad', inputGrad);
-    if (!(dy instanceof Tensor)) throw typeError('dy', 'a Tensor', dy);
+    if (!isTensor(dy)) throw typeError('dy', 'a Tensor', dy);
     dy.runtime.checkTensor('dy', dy);
     this.inputGradShape(dy.shape);
     let g: Tensor | null = dy;
@@ -145,7 +146,7 @@ export class Sequential implements Layer {
     this.#layers.forEach((layer, i) => {
       for (const [key, value] of Object.entries(layer.stateDict())) state[`${i}.${key}`] = value;
     });
-    return state;
+    return serializable(state);
   }
 
   /** Exactly PyTorch's keys; every value is checked and converted before any layer changes. */
@@ -155,13 +156,13 @@ export class Sequential implements Layer {
 
   prepareLoad(state: LayerStateInput, prefix: string): () => void {
     this.#live();
-    if (state === null || typeof state !== 'object') throw typeError('state', 'an object', state);
+    if (state === null || typeof state !== 'object') throw typeError('stateDict', 'an object', state);
     // Null-prototype parts: a key such as "0.__proto__" stays a key.
     const split: Record<string, ArrayLike<number> | number>[] = this.#layers.map(() => Object.create(null));
     for (const key of Object.keys(state)) {
       const match = KEY.exec(key);
       const part = match === null ? undefined : split[Number(match[1])];
-      if (part === undefined) throw new RangeError(`state: unexpected key "${prefix}${key}"`);
+      if (part === undefined) throw new RangeError(`stateDict: unexpected key "${prefix}${key}"`);
       part[match![2]!] = state[key]!;
     }
     const writes = this.#layers.map((layer, i) => layer.prepareLoad(split[i]!, `${prefix}${i}.`));

@@ -1,7 +1,7 @@
 // SGD with momentum and weight decay, PyTorch's update (dampening 0, no Nesterov):
 //   d = g + weightDecay·p;  buf = momentum·buf + d (buf = d at the first step);  p −= lr·d'
 // where d' is buf with momentum and d without. One kernel call per parameter.
-import { Tensor } from '../tensor.js';
+import { isTensor, type Tensor } from '../tensor.js';
 import { checkNonNegativeFinite, disposedError, typeError } from '../errors.js';
 import { checkSameShape } from '../shape.js';
 import { parameter, type Parameter } from './layer.js';
@@ -19,7 +19,7 @@ function checkParameter(params: readonly Parameter[], i: number): Parameter {
   const p: unknown = params[i];
   if (p === null || typeof p !== 'object') throw typeError(`params[${i}]`, 'a { name, value, grad } parameter (net.parameters())', p);
   const { name, value, grad } = p as Parameter;
-  if (!(value instanceof Tensor)) throw typeError(`params[${i}].value`, 'a Tensor', value);
+  if (!isTensor(value)) throw typeError(`params[${i}].value`, 'a Tensor', value);
   value.runtime.checkTensor(`params[${i}].value`, value);
   value.runtime.checkTensor(`params[${i}].grad`, grad);
   checkSameShape(`params[${i}].grad`, grad.shape, value.shape, `params[${i}].value's`);
