@@ -337,3 +337,58 @@ describe('options and parameters of the wrong kind', () => {
     for (const t of [value, grad]) t.dispose();
   });
 });
+
+describe('state dicts through JSON', () => {
+  it('a Sequential\'s stateDict() survives JSON.stringify and JSON.parse and loads into a twin', () => {
+    const make = () => new nn.Sequential(new nn.Linear(rt, 3, 4, { rng: new nn.Rng(15) }), rt.batchNorm1d(4), new nn.ReLU(rt), new nn.Linear(rt, 4, 2, { rng: new nn.Rng(16) }));
+    const a = make();
+    const x = rt.tensor([5, 3], randn(new nn.Rng(17), 15));
+    a.forward(x);
+    const b = make();
+    b.loadStateDict(JSON.parse(JSON.stringify(a.stateDict())));
+    expect(b.stateDict()).toEqual(a.stateDict());
+    a.eval();
+    b.eval();
+    expect(Array.from(b.forward(x).data)).toEqual(Array.from(a.forward(x).data));
+    x.dispose();
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('layers own their outputs', () => {
+  it('a disposed output is never written again, and its misuse names the layer that owns it', () => {
+    const rng = new nn.Rng(18);
+    const lin = new nn.Linear(rt, 3, 2, { rng });
+    const relu = new nn.ReLU(rt);
+    const net = new nn.Sequential(lin, relu);
+    const x = rt.tensor([4, 3], randn(rng, 12));
+    const dy = rt.tensor([4, 2], randn(rng, 8));
+    const owned = /was disposed and cannot be used \(owned by Linear\(3, 2, bias=true\)/;
+    const h = lin.forward(x);
+    h.dispose();
+    expectError(() => h.data, TypeError, owned);
+    const again = lin.forward(x);
+    expect(again.disposed, 'the next forward writes a live tensor, not pointer 0').toBe(false);
+    net.forward(x);
+    lin.output!.dispose();
+    expectError(() => net.backward(dy), TypeError, /^ReLU\(\)\.backward\(\): the input forward\(\) saved, Tensor \[4, 2\], was disposed and cannot be used \(owned by Linear\(3, 2, bias=true\)/);
+    expect(lin.weightGrad.data.every((v) => v === 0), 'nothing accumulated').toBe(true);
+    const sigmoid = new nn.Sigmoid(rt);
+    sigmoid.forward(x).dispose();
+    expectError(() => sigmoid.backward(x), TypeError, /^Sigmoid\(\)\.output: Tensor \[4, 3\] was disposed and cannot be used \(owned by Sigmoid\(\)/);
+    for (const t of [x, dy]) t.dispose();
+    net.dispose();
+    sigmoid.dispose();
+  });
+
+  it('a parameter disposed on its own is refused before a kernel reads pointer 0', () => {
+    const lin = new nn.Linear(rt, 3, 2, { rng: new nn.Rng(19) });
+    const x = rt.tensor([4, 3]);
+    lin.weight.dispose();
+    expectError(() => lin.forward(x), TypeError, /^Linear\(3, 2, bias=true\)\.weight was disposed and cannot be used \(dispose the layer, not its tensors\)$/);
+    expect(lin.output).toBeNull();
+    x.dispose();
+    lin.dispose();
+  });
+});
