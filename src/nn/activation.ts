@@ -11,6 +11,7 @@ abstract class Elementwise extends LayerBase {
     this.#rt = rt;
   }
 
+  /** @internal */
   protected get kernels(): Runtime['kernels'] {
     return this.#rt.kernels;
   }
