@@ -4,15 +4,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
 import * as nn from '../src/nn/index.js';
+import { expectError, held } from './harness.js';
+import { randn, Rng } from './reference.js';
 
 type Runtime = Awaited<ReturnType<typeof init>>;
 type Tensor = ReturnType<Runtime['tensor']>;
-
-function randn(rng: nn.Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
 
 function caught(run: () => unknown): Error {
   try {
@@ -21,17 +17,6 @@ function caught(run: () => unknown): Error {
     return error as Error;
   }
   throw new Error('expected the call to throw');
-}
-
-function expectError(run: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
-  const error = caught(run);
-  expect(error, `${error}`).toBeInstanceOf(type);
-  expect(error.message).toMatch(message);
-}
-
-function held(rt: Runtime): { liveTensors: number; bytesAllocated: number } {
-  const { liveTensors, bytesAllocated } = rt.memoryUsage();
-  return { liveTensors, bytesAllocated };
 }
 
 let rt: Runtime;
@@ -120,7 +105,7 @@ describe('a failed call changes nothing', () => {
     const rng = new nn.Rng(4);
     const bn = rt.batchNorm1d(3);
     const net = new nn.Sequential(bn, new nn.Linear(rt, 3, 2, { rng }), new nn.Linear(rt, 4, 2, { rng }));
-    const x = rt.tensor([4, 3], randn(rng, 12));
+    const x = rt.tensor([4, 3], randn(new Rng(12), 12));
     const state = net.stateDict();
     expectError(() => net.forward(x), RangeError, /^layers\[2\] \(Linear\(4, 2, bias=true\)\): x: expected shape \[N, 4\], got \[4, 2\]$/);
     expect(net.stateDict()).toEqual(state);
@@ -133,7 +118,7 @@ describe('a failed call changes nothing', () => {
   it('Sequential.forward refuses an input that one of its layers overwrites', () => {
     const rng = new nn.Rng(5);
     const net = new nn.Sequential(new nn.Linear(rt, 2, 2, { rng }), new nn.ReLU(rt));
-    const x = rt.tensor([3, 2], randn(rng, 6));
+    const x = rt.tensor([3, 2], randn(new Rng(6), 6));
     const h = net.forward(x);
     expectError(() => net.forward(h), RangeError, /^x: must not be the output of layers\[1\] \(ReLU\(\)\), which this forward\(\) overwrites \(copy it with rt\.tensor\(x\.shape, x\.data\)\)$/);
     x.dispose();
@@ -145,8 +130,8 @@ describe('a failed call changes nothing', () => {
     const first = new nn.Linear(rt, 3, 2, { rng });
     const last = new nn.Linear(rt, 2, 2, { rng });
     const net = new nn.Sequential(first, new nn.ReLU(rt), last);
-    const x = rt.tensor([4, 3], randn(rng, 12));
-    const dy = rt.tensor([4, 2], randn(rng, 8));
+    const x = rt.tensor([4, 3], randn(new Rng(12), 12));
+    const dy = rt.tensor([4, 2], randn(new Rng(8), 8));
     net.forward(x);
     x.dispose();
     expectError(() => net.backward(dy), TypeError, /^Linear\(3, 2, bias=true\)\.backward\(\): expected the input forward\(\) saved to be live/);
@@ -287,8 +272,8 @@ describe('mistakes that gave silently wrong results are refused', () => {
 
   it('backward() twice after one forward() throws for every nn layer and a Sequential', () => {
     const rng = new nn.Rng(13);
-    const x = rt.tensor([4, 3], randn(rng, 12));
-    const dy = rt.tensor([4, 3], randn(rng, 12));
+    const x = rt.tensor([4, 3], randn(new Rng(12), 12));
+    const dy = rt.tensor([4, 3], randn(new Rng(13), 12));
     const layers: nn.Layer[] = [
       new nn.Sigmoid(rt), new nn.ReLU(rt), new nn.Dropout(rt, 0.25, { rng }), new nn.UnitNoise(rt, 3, { rng }),
       new nn.Linear(rt, 3, 3, { rng }), new nn.BatchNormLayer(rt.batchNorm1d(3)), new nn.Sequential(new nn.Linear(rt, 3, 3, { rng })),
@@ -344,7 +329,7 @@ describe('state dicts through JSON', () => {
   it('a Sequential\'s stateDict() survives JSON.stringify and JSON.parse and loads into a twin', () => {
     const make = () => new nn.Sequential(new nn.Linear(rt, 3, 4, { rng: new nn.Rng(15) }), rt.batchNorm1d(4), new nn.ReLU(rt), new nn.Linear(rt, 4, 2, { rng: new nn.Rng(16) }));
     const a = make();
-    const x = rt.tensor([5, 3], randn(new nn.Rng(17), 15));
+    const x = rt.tensor([5, 3], randn(new Rng(17), 15));
     a.forward(x);
     const b = make();
     b.loadStateDict(JSON.parse(JSON.stringify(a.stateDict())));
@@ -364,8 +349,8 @@ describe('layers own their outputs', () => {
     const lin = new nn.Linear(rt, 3, 2, { rng });
     const relu = new nn.ReLU(rt);
     const net = new nn.Sequential(lin, relu);
-    const x = rt.tensor([4, 3], randn(rng, 12));
-    const dy = rt.tensor([4, 2], randn(rng, 8));
+    const x = rt.tensor([4, 3], randn(new Rng(12), 12));
+    const dy = rt.tensor([4, 2], randn(new Rng(8), 8));
     const owned = /was disposed and cannot be used \(owned by Linear\(3, 2, bias=true\)/;
     const h = lin.forward(x);
     h.dispose();

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
 import * as nn from '../src/nn/index.js';
+import { expectError } from './harness.js';
 
 type Runtime = Awaited<ReturnType<typeof init>>;
 type Tensor = ReturnType<Runtime['tensor']>;
@@ -597,17 +598,6 @@ describe('nn error paths: type, wording and no side effects', () => {
   beforeAll(async () => {
     rt = await init();
   });
-
-  function expectError(run: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
-    let caught: unknown;
-    try {
-      run();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught, `expected ${type.name} ${message}`).toBeInstanceOf(type);
-    expect((caught as Error).message).toMatch(message);
-  }
 
   it('BatchNormLayer: a refused input leaves the output, the live tensors and the running stats as they were', () => {
     const layer = new nn.BatchNormLayer(rt.batchNorm1d(3));
