@@ -18,6 +18,7 @@ import { init } from '../dist/index.node.js';
 // call the layer makes.
 import { layoutOf, sizeOf } from '../dist/shape.js';
 import { Workspace, forwardTrain } from '../dist/ops.js';
+import { allocate, free } from '../dist/runtime.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { sweepChart } from './chart.mjs';
@@ -170,12 +171,13 @@ function oursTasks(rt, w, L) {
   const dx = rt.tensor(w.shape);
   bn.forward(x, y);
   const k = rt.kernels;
-  const ws = new Workspace(rt.allocate(Workspace.bytes(L.C)), L.C);
+  const ws = new Workspace(allocate(rt, Workspace.bytes(L.C), 'bench'), L.C);
   const params = { weight: bn.weight.ptr, bias: bn.bias.ptr, runningMean: bn.runningMean.ptr, runningVar: bn.runningVar.ptr };
   const tasks = {
     'forward-train': () => { bn.training = true; bn.forward(x, y); },
     'forward-eval': () => { bn.training = false; bn.forward(x, y); },
-    backward: () => { bn.backward(dy, dx); },
+    // One forward (prepare) and many backwards: retainGraph keeps that forward usable.
+    backward: () => { bn.backward(dy, dx, { retainGraph: true }); },
     'train-step': () => { bn.training = true; bn.forward(x, y); bn.backward(dy, dx); },
   };
   const kernel = { 'forward-train': () => forwardTrain(k, L, x.ptr, y.ptr, params, MOMENTUM, EPS, ws) };
@@ -183,7 +185,7 @@ function oursTasks(rt, w, L) {
   const dispose = () => {
     for (const t of [x, dy, y, dx]) t.dispose();
     bn.dispose();
-    rt.free(ws.ptr, Workspace.bytes(L.C));
+    free(rt, ws.ptr, Workspace.bytes(L.C));
   };
   return { tasks, kernel, copy, dispose, prepare: { backward: () => { bn.training = true; bn.forward(x, y); } } };
 }

@@ -258,6 +258,7 @@ function measureBatchNorm({ bn, x, dy, y, dx }: Session['probe']): Pick<Speed, '
     }
     return best;
   };
+  // Many backwards after the last forward: retainGraph keeps that forward usable.
   return { bnForwardUs: time(() => bn.forward(x, y)), bnBackwardUs: time(() => bn.backward(dy, dx, { retainGraph: true })) };
 }
 

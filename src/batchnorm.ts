@@ -1,6 +1,6 @@
 // BatchNorm1d/2d/3d: PyTorch's module semantics over the kernels. The layer owns its
 // parameters, running stats, gradients and one workspace; forward saves what backward needs.
-import type { Runtime } from './runtime.js';
+import { allocate, free, type Runtime } from './runtime.js';
 import { disposeSymbol, setOwner, type Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, disposedError, noForwardError,
@@ -139,7 +139,7 @@ export class BatchNorm {
       this.#biasGrad = affine ? make('biasGrad') : null;
       this.#runningMean = trackRunningStats ? make('runningMean') : null;
       this.#runningVar = trackRunningStats ? make('runningVar') : null;
-      this.#workspace = new ops.Workspace(rt.allocate(ops.Workspace.bytes(C), 'numFeatures'), C);
+      this.#workspace = new ops.Workspace(allocate(rt, ops.Workspace.bytes(C), 'numFeatures'), C);
     } catch (error) {
       for (const t of this.#owned) t.dispose();
       throw error;
@@ -305,7 +305,7 @@ export class BatchNorm {
   dispose(): void {
     if (this.#workspace === null) return;
     for (const t of this.#owned) t.dispose();
-    this.#rt.free(this.#workspace.ptr, ops.Workspace.bytes(this.#numFeatures));
+    free(this.#rt, this.#workspace.ptr, ops.Workspace.bytes(this.#numFeatures));
     this.#workspace = null;
     this.#saved = null;
   }

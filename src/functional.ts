@@ -1,7 +1,7 @@
 // Stateless ops for people who keep their own layer state, and the pieces of sync batch
 // norm (stats → merge across workers → elemt; backwardReduce → all-reduce → backwardElemt).
 // Per-channel quantities cross the boundary as Float64Array copies.
-import type { Runtime } from './runtime.js';
+import { scratch, type Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, readArray, readNumbers, typeError,
@@ -82,7 +82,7 @@ function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean):
 
 // Allocate it before the output: a scratch allocation that fails must not strand a new tensor.
 function workspace(rt: Runtime, C: number): ops.Workspace {
-  return new ops.Workspace(rt.scratch(ops.Workspace.bytes(C), 'x'), C);
+  return new ops.Workspace(scratch(rt, ops.Workspace.bytes(C), 'x'), C);
 }
 
 function f64(rt: Runtime, ptr: number, C: number): Float64Array {

@@ -1,7 +1,7 @@
 // init(): choose the build, get the module, instantiate. The entry points differ only in
 // how they find the bundled wasm and read a URL.
 import { makeRuntime, type Runtime } from './runtime.js';
-import { compileSource, instantiateKernels, simdSupported, type UrlReader, type WasmSource } from './wasm.js';
+import { compileSource, instantiateKernels, simdSupported, WASM_SOURCES, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
 
 export interface InitOptions {
@@ -32,7 +32,7 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
   const debug = options.debug === undefined ? false : options.debug;
   if (typeof debug !== 'boolean') throw typeError('opts.debug', 'a boolean', debug);
   const wasm = options.wasm;
-  if (wasm === null) throw typeError('opts.wasm', 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>', wasm);
+  if (wasm === null) throw typeError('opts.wasm', WASM_SOURCES, wasm);
   const supported = simdSupported();
   if (simdOption === true && !supported) {
     throw new TypeError('opts.simd: true, but this engine does not support WebAssembly SIMD (use \'auto\' or false)');

@@ -23,6 +23,9 @@ export interface MemoryUsage {
 const INTERNAL = Symbol('batchnorm-wasm internal');
 
 let construct: (kernels: Kernels, debug: boolean) => Runtime;
+let allocateIn: (rt: Runtime, bytes: number, argument: string) => number;
+let freeIn: (rt: Runtime, ptr: number, bytes: number) => void;
+let scratchIn: (rt: Runtime, bytes: number, argument: string) => number;
 
 export class Runtime {
   // Private, on a frozen instance: the kernels and the memory they index are the runtime's own.
@@ -35,8 +38,13 @@ export class Runtime {
   #scratchBytes = 0;
   readonly #leaks: FinalizationRegistry<string> | null;
 
+  // Raw pointers in and out: module functions (allocate, free, scratch below), not methods,
+  // so plain JS holding a runtime cannot free or hand out memory the kernels trust.
   static {
     construct = (kernels, debug) => new Runtime(INTERNAL, kernels, debug);
+    allocateIn = (rt, bytes, argument) => rt.#allocate(bytes, argument);
+    freeIn = (rt, ptr, bytes) => rt.#free(ptr, bytes);
+    scratchIn = (rt, bytes, argument) => rt.#scratch(bytes, argument);
   }
 
   /** Runtimes come from init(); this constructor refuses every other caller. */
@@ -123,7 +131,10 @@ export class Runtime {
 
   /** @internal allocates a tensor without initializing it; `argument` is blamed if it is too big */
   newTensor(shape: readonly number[], size: number, argument = 'shape'): Tensor {
-    const t = makeTensor(this, shape, size, this.allocate(size * 4, argument));
+    // Callable from plain JS too: a size below the shape's would send kernels past the block.
+    const dims = checkShape('shape', shape);
+    if (size !== sizeOf(dims)) throw new RangeError(`size: expected ${sizeOf(dims)} for shape ${formatShape(dims)}, got ${size}`);
+    const t = makeTensor(this, dims, size, this.#allocate(size * 4, argument));
     this.#liveTensors++;
     this.#leaks?.register(t, `Tensor ${formatShape(shape)}`, t);
     return t;
@@ -132,7 +143,7 @@ export class Runtime {
   /** @internal frees a tensor's memory (Tensor.dispose calls it); a freed tensor is left alone */
   release(t: Tensor): void {
     if (!isTensor(t) || t.runtime !== this || t.ptr === 0) return;
-    this.free(t.ptr, t.size * 4);
+    this.#free(t.ptr, t.size * 4);
     markFreed(t);
     this.#liveTensors--;
     this.#leaks?.unregister(t);
@@ -147,8 +158,8 @@ export class Runtime {
     }
   }
 
-  /** @internal 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit */
-  allocate(bytes: number, argument = 'shape'): number {
+  /** 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit. */
+  #allocate(bytes: number, argument: string): number {
     this.checkAllocation(bytes, argument);
     let ptr: number;
     try {
@@ -167,20 +178,20 @@ export class Runtime {
   }
 
   /**
-   * @internal in debug mode the block is filled with NaN first, so a `.data` view kept across
-   * dispose() reads NaN (until the memory is reused) instead of plausible stale values
+   * In debug mode the block is filled with NaN first, so a `.data` view kept across
+   * dispose() reads NaN (until the memory is reused) instead of plausible stale values.
    */
-  free(ptr: number, bytes: number): void {
+  #free(ptr: number, bytes: number): void {
     if (this.#debug) new Float32Array(this.memory.buffer, ptr, bytes >>> 2).fill(NaN);
     this.kernels.free(ptr);
     this.#bytesAllocated -= bytes;
   }
 
-  /** @internal a reusable region for one call's per-channel scratch; valid until the next call */
-  scratch(bytes: number, argument = 'x'): number {
+  /** A reusable region for one call's per-channel scratch; valid until the next call. */
+  #scratch(bytes: number, argument: string): number {
     if (bytes > this.#scratchBytes) {
-      const ptr = this.allocate(bytes, argument);
-      if (this.#scratchPtr !== 0) this.free(this.#scratchPtr, 0);
+      const ptr = this.#allocate(bytes, argument);
+      if (this.#scratchPtr !== 0) this.#free(this.#scratchPtr, 0);
       // Scratch is the runtime's own, not the caller's: it does not count as allocated.
       this.#bytesAllocated -= bytes;
       this.#scratchPtr = ptr;
@@ -215,6 +226,21 @@ export class Runtime {
     Object.freeze(this.prototype);
     Object.freeze(this);
   }
+}
+
+/** @internal `bytes` of `rt`'s memory, 16-byte aligned; a RangeError naming `argument` when they don't fit */
+export function allocate(rt: Runtime, bytes: number, argument: string): number {
+  return allocateIn(rt, bytes, argument);
+}
+
+/** @internal returns what allocate() gave; `bytes` as allocated, for the accounting */
+export function free(rt: Runtime, ptr: number, bytes: number): void {
+  freeIn(rt, ptr, bytes);
+}
+
+/** @internal the runtime's reusable per-call scratch region, at least `bytes` long */
+export function scratch(rt: Runtime, bytes: number, argument: string): number {
+  return scratchIn(rt, bytes, argument);
 }
 
 /** @internal the one way to make a runtime: init() calls it */

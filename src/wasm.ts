@@ -76,6 +76,9 @@ declare global {
   interface Response {}
 }
 
+/** @internal what `init({ wasm })` accepts, as error messages name it */
+export const WASM_SOURCES = 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>';
+
 /** Anything `init({ wasm })` accepts. */
 export type WasmSource =
   | WebAssembly.Module
@@ -136,7 +139,7 @@ export async function compileSource(source: WasmSource, reader: UrlReader, origi
   if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
     return WebAssembly.compile(resolved as BufferSource);
   }
-  throw typeError('opts.wasm', 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>', source);
+  throw typeError('opts.wasm', WASM_SOURCES, source);
 }
 
 /** @internal */

@@ -294,6 +294,24 @@ describe.each(['simd', 'scalar'] as const)('%s build: zero variance', (build) =>
   });
 });
 
+describe.each(['simd', 'scalar'] as const)('%s build: eps = 0 and a tiny standard deviation', (build) => {
+  // docs/numerics.md: the f32 squares of (x − shift) go subnormal below a std of about 1e-19
+  // and reach 0 near 1e-23, where the variance is 0 and y = β. PyTorch 1.13 CPU float32,
+  // x = [s, −s, 3s, −3s], β = 0.5: s = 1e-21 normalizes, s = 1e-23 and 1e-24 give β.
+  it.each([
+    { s: 1e-21, y: [0.9472, 0.0528, 1.8416, -0.8416] },
+    { s: 1e-24, y: [0.5, 0.5, 0.5, 0.5] },
+  ])('x = [s, -s, 3s, -3s] with s = $s gives y = $y', ({ s, y: want }) => {
+    const rt = runtimes[build];
+    const bn = rt.batchNorm1d(1, { eps: 0 });
+    bn.bias!.set([0.5]);
+    const x = rt.tensor([4, 1], [s, -s, 3 * s, -3 * s]);
+    const y = bn.forward(x);
+    Array.from(y.data).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 3));
+    for (const t of [bn, x, y]) t.dispose();
+  });
+});
+
 // Huge values. What PyTorch 1.13 CPU float32 does (/usr/bin/python3, torch.randn·std + mean
 // rounded to f32, BatchNorm1d/2d in training; "y ok" = per-channel std of y ≈ 1):
 //
