@@ -222,7 +222,7 @@ describe('out of memory inside a constructor releases what it made', () => {
     };
   }
 
-  it('new nn.Linear whose gradient does not fit, and new nn.SGD whose second momentum buffer does not', async () => {
+  it('new nn.Linear whose gradient does not fit, nn.UnitNoise whose shift does not, nn.SGD whose second momentum buffer does not', async () => {
     const r = await init();
     const rng = new nn.Rng(10);
     const small = [new nn.Linear(r, 256, 512, { rng }), new nn.Linear(r, 256, 512, { rng })];
@@ -231,6 +231,9 @@ describe('out of memory inside a constructor releases what it made', () => {
       let before = held(r);
       // The weight (640 KiB) fits the 900 KiB hole; its gradient then does not.
       expectError(() => new nn.Linear(r, 256, 640, { rng }), RangeError, /^out of memory/);
+      expect(held(r)).toEqual(before);
+      // UnitNoise's scale (640 KiB) fits; its shift then does not.
+      expectError(() => new nn.UnitNoise(r, 160 * 1024, { rng }), RangeError, /^out of memory/);
       expect(held(r)).toEqual(before);
       // The first weight's momentum buffer (512 KiB) fits; the second one's does not.
       before = held(r);
