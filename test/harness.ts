@@ -36,6 +36,16 @@ export function layerShape(max: { N: number; C: number; spatial: number }): fc.A
   });
 }
 
+/** Runs `f`, which must throw, and returns what it threw. */
+export function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
+
 /** Runs `run`, expecting it to throw a `type` whose message matches `message`. */
 export function expectError(run: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
   let caught: unknown;

@@ -4,20 +4,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
 import * as nn from '../src/nn/index.js';
-import { expectError, held } from './harness.js';
+import { expectError, held, thrown } from './harness.js';
 import { randn, Rng } from './reference.js';
 
 type Runtime = Awaited<ReturnType<typeof init>>;
 type Tensor = ReturnType<Runtime['tensor']>;
-
-function caught(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -32,7 +23,7 @@ describe('nn fields the kernels trust are read-only and cannot be redefined', ()
     const x = rt.tensor([2, 2], [1, 2, 3, 4]);
     const dy = rt.tensor([2, 2], [1, 0, 0, 1]);
     lin.forward(x);
-    const assign = caught(() => {
+    const assign = thrown(() => {
       (lin as unknown as { inFeatures: number }).inFeatures = 64;
     });
     expect(assign).toBeInstanceOf(TypeError);
@@ -63,10 +54,10 @@ describe('nn fields the kernels trust are read-only and cannot be redefined', ()
     for (const [object, fields] of rows) {
       for (const field of fields) {
         const before = (object as Record<string, unknown>)[field];
-        expect(caught(() => {
+        expect(thrown(() => {
           (object as Record<string, unknown>)[field] = 64;
         }), `${object}.${field} = 64`).toBeInstanceOf(TypeError);
-        expect(caught(() => Object.defineProperty(object, field, { value: 64 })), `defineProperty(${object}, ${field})`).toBeInstanceOf(TypeError);
+        expect(thrown(() => Object.defineProperty(object, field, { value: 64 })), `defineProperty(${object}, ${field})`).toBeInstanceOf(TypeError);
         expect((object as Record<string, unknown>)[field]).toBe(before);
       }
     }
@@ -161,7 +152,7 @@ describe('a failed call changes nothing', () => {
     expectError(() => lin.loadStateDict({ weight, bias: new BigInt64Array(2) as never }), TypeError, /^stateDict\.bias: expected an array-like of 2 numbers, got a BigInt64Array of length 2$/);
     expect(lin.stateDict()).toEqual(good);
     const throwing = new Proxy([0, 0], { get: (target, key) => (key === '1' ? (() => { throw new Error('getter'); })() : Reflect.get(target, key)) });
-    expect(caught(() => lin.loadStateDict({ weight, bias: throwing as never })).message).toBe('getter');
+    expect(thrown(() => lin.loadStateDict({ weight, bias: throwing as never })).message).toBe('getter');
     expect(lin.stateDict()).toEqual(good);
     lin.dispose();
   });
@@ -263,7 +254,7 @@ describe('mistakes that gave silently wrong results are refused', () => {
     const lin = new nn.Linear(rt, 2, 2, { rng: new nn.Rng(12) });
     const x = rt.tensor([3, 2], [1, 2, 3, 4, 5, 6]);
     const y = lin.forward(x);
-    const message = caught(() => lin.forward(y)).message;
+    const message = thrown(() => lin.forward(y)).message;
     expect(message).toBe('x: must not be Linear(2, 2, bias=true)\'s own output, which forward() overwrites (copy it with rt.tensor(x.shape, x.data))');
     expect(message).not.toMatch(/\bout\b/);
     const dx = lin.backward(rt.tensor([3, 2], [1, 1, 1, 1, 1, 1]))!;
