@@ -7,7 +7,7 @@
  * @module batchnorm-wasm/nn
  */
 export { Rng } from './rng.js';
-export type { Layer, LayerState, Parameter } from './layer.js';
+export type { Layer, LayerState, LayerStateInput, Parameter } from './layer.js';
 export { Linear, type LinearInit, type LinearOptions } from './linear.js';
 export { Sigmoid, ReLU } from './activation.js';
 export { BatchNormLayer } from './batchnorm.js';
