@@ -25,7 +25,10 @@ export interface Phase {
  * shifts of the interleaved backward sums.
  */
 export class Workspace {
-  constructor(readonly ptr: number, readonly channels: number) {}
+  /** Frozen: its pointer and size are handed to kernels that trust them. */
+  constructor(readonly ptr: number, readonly channels: number) {
+    Object.freeze(this);
+  }
   static bytes(channels: number): number {
     return 60 * channels;
   }
