@@ -107,6 +107,10 @@ export class Pool implements Splitter {
     return new Pool(k, workers, scratch, control, minSplitValues);
   }
 
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
   worthSplitting(values: number): boolean {
     return !this.#disposed && values >= this.#minSplitValues;
   }

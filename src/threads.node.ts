@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { PoolWorker } from './pool.js';
-import { autoThreads, startThreaded, type Threaded, type ThreadOptions } from './threads.js';
+import type { ThreadsLoader } from './init.js';
+import { startThreaded, type Threaded, type ThreadOptions } from './threads.js';
 
 export function spawnNodeWorker(): PoolWorker {
   const worker = new Worker(new URL('./pool-worker.js', import.meta.url));
@@ -16,9 +17,12 @@ export function spawnNodeWorker(): PoolWorker {
   return { postMessage: (m) => worker.postMessage(m), terminate: () => worker.terminate(), ready };
 }
 
-/** A runtime on the package's simd-threads.wasm with `threads` threads ('auto': see autoThreads). */
-export async function startNodeThreads(threads: number | 'auto', options: ThreadOptions = {}): Promise<Threaded> {
-  const module = await WebAssembly.compile(await readFile(new URL('../build/simd-threads.wasm', import.meta.url)));
-  const n = threads === 'auto' ? autoThreads(availableParallelism()) : threads;
-  return startThreaded(module, n, spawnNodeWorker, options);
+const MODULE = new URL('../build/simd-threads.wasm', import.meta.url);
+
+/** What init() needs to start threads in Node. */
+export const nodeThreads: ThreadsLoader = { module: MODULE, spawn: spawnNodeWorker, logicalCores: availableParallelism };
+
+/** Kernels and a pool on the package's simd-threads.wasm, for the tests: `threads` in all. */
+export async function startNodeThreads(threads: number, options: ThreadOptions = {}): Promise<Threaded> {
+  return startThreaded(await WebAssembly.compile(await readFile(MODULE)), threads, spawnNodeWorker, options);
 }

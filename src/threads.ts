@@ -3,7 +3,6 @@
 import { instantiate } from '@assemblyscript/loader';
 import { attachSplitter } from './ops.js';
 import { Pool, type PoolWorker } from './pool.js';
-import { Runtime } from './runtime.js';
 import { typeError } from './errors.js';
 import type { Kernels } from './wasm.js';
 
@@ -33,24 +32,23 @@ export async function instantiateShared(module: WebAssembly.Module, memory: WebA
 }
 
 export interface Threaded {
-  rt: Runtime;
+  /** The calling thread's kernels, on shared memory. */
+  kernels: Kernels;
   /** null when one thread was asked for. */
   pool: Pool | null;
 }
 
 export interface ThreadOptions {
-  debug?: boolean;
   /** Ops on fewer values run on the calling thread alone (default MIN_SPLIT_VALUES). */
   minSplitValues?: number;
 }
 
-/** A runtime on `module` (the simd-threads build) with `threads` threads in all. */
+/** The kernels of `module` (the simd-threads build) on new shared memory, and `threads` − 1 workers. */
 export async function startThreaded(module: WebAssembly.Module, threads: number, spawn: () => PoolWorker, options: ThreadOptions = {}): Promise<Threaded> {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
   const kernels = await instantiateShared(module, memory);
-  const rt = new Runtime(kernels, options.debug ?? false);
-  if (threads === 1) return { rt, pool: null };
+  if (threads === 1) return { kernels, pool: null };
   const pool = await Pool.start(kernels, module, threads, spawn, options.minSplitValues);
   attachSplitter(kernels, pool);
-  return { rt, pool };
+  return { kernels, pool };
 }
