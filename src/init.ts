@@ -4,7 +4,8 @@ import { makeRuntime, type Runtime } from './runtime.js';
 import { compileSource, instantiateKernels, simdSupported, WASM_SOURCES, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
 import type { PoolWorker } from './pool.js';
-import { autoThreads, checkThreads, startThreaded, type Threaded } from './threads.js';
+import { autoThreads, checkThreads, startThreaded, type Threads } from './threads.js';
+import type { Kernels } from './wasm.js';
 
 /** Options of init(); every field is optional. */
 export interface InitOptions {
@@ -59,7 +60,7 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
   }
   const simd = simdOption === 'auto' ? supported : simdOption;
   const threaded = await startThreads(loader, threadsOption, simd && wasm === undefined, debug);
-  if (threaded !== null) return makeRuntime(threaded.kernels, debug, threaded.pool);
+  if (threaded !== null) return makeRuntime(threaded.kernels, debug, threaded.threads);
   const source = wasm ?? (await loader.bundled(simd));
   let module: WebAssembly.Module;
   try {
@@ -86,24 +87,30 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
   return rt;
 }
 
-// The threaded runtime's kernels and pool, or null for one thread. 'auto' never rejects: it
-// says under `debug` why it runs on one thread; an explicit count above 1 rejects instead.
-async function startThreads(loader: Loader, option: 'auto' | number, simdBundled: boolean, debug: boolean): Promise<Threaded | null> {
+// The threaded runtime's kernels and threads, or null for one thread. 'auto' never rejects:
+// it says under `debug` why it runs on one thread, and starts the pool on the first op worth
+// splitting; an explicit count above 1 starts the pool now and rejects if it cannot.
+async function startThreads(loader: Loader, option: 'auto' | number, simdBundled: boolean, debug: boolean): Promise<{ kernels: Kernels; threads: Threads } | null> {
   const threads = loader.threads;
   const wanted = option !== 'auto' ? option : threads === undefined ? 1 : autoThreads(threads.logicalCores());
   if (wanted === 1) return null;
+  const report = (reason: string): void => {
+    if (debug) console.warn(`batchnorm-wasm: running on one thread: ${reason}`);
+  };
   let reason: string;
   if (threads === undefined) reason = 'this entry point (a browser or workerd build) starts no worker threads';
   else if (!simdBundled) reason = 'threads run the package\'s own SIMD build (simd-threads.wasm): not with opts.wasm or simd: false';
   else if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is not available (a page must be cross-origin isolated)';
   else {
     try {
-      return await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn);
+      const started = await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn, { report });
+      if (option !== 'auto') await started.threads.start();
+      return started;
     } catch (cause) {
       reason = `starting the worker threads failed: ${(cause as Error).message}`;
     }
   }
   if (option !== 'auto') throw new Error(`opts.threads: ${option}, but ${reason}`);
-  if (debug) console.warn(`batchnorm-wasm: running on one thread: ${reason}`);
+  report(reason);
   return null;
 }

@@ -6,7 +6,7 @@
 // stays synchronous. Where the calling thread may not block (a browser's main thread),
 // there is no pool: ops run on that thread alone.
 import type { Kernels } from './wasm.js';
-import { scratchOf, type Phase, type PhaseName, type Splitter } from './ops.js';
+import { scratchOf, type Phase, type PhaseName } from './ops.js';
 
 /** Every phase export, by index: the control block names a phase by its index here. */
 export const PHASE_NAMES = [
@@ -52,27 +52,19 @@ export interface PoolWorker {
   ready: Promise<void>;
 }
 
-/**
- * Below this many values an op runs on the calling thread alone: waking the workers and
- * waiting for the slowest costs more than the op (a [60,100] op takes a few microseconds).
- */
-export const MIN_SPLIT_VALUES = 1 << 16;
-
-export class Pool implements Splitter {
+export class Pool {
   readonly threads: number;
   readonly #k: Kernels;
   readonly #workers: PoolWorker[];
   readonly #scratch: number[];
   readonly #slots: Int32Array;
   readonly #args: Float64Array;
-  readonly #minSplitValues: number;
   #disposed = false;
   /** Resolves when every worker has ended, after dispose(). */
   ended: Promise<void> = new Promise(() => {});
 
-  private constructor(k: Kernels, workers: PoolWorker[], scratch: number[], control: SharedArrayBuffer, minSplitValues: number) {
+  private constructor(k: Kernels, workers: PoolWorker[], scratch: number[], control: SharedArrayBuffer) {
     this.#k = k;
-    this.#minSplitValues = minSplitValues;
     this.#workers = workers;
     this.#scratch = scratch;
     this.#slots = new Int32Array(control, 0, SLOTS);
@@ -84,9 +76,7 @@ export class Pool implements Splitter {
    * Starts threads − 1 workers on the module `k` was instantiated from, sharing its memory;
    * resolves when all have instantiated it. `spawn` makes one worker (per runtime).
    */
-  static async start(
-    k: Kernels, module: WebAssembly.Module, threads: number, spawn: () => PoolWorker, minSplitValues = MIN_SPLIT_VALUES,
-  ): Promise<Pool> {
+  static async start(k: Kernels, module: WebAssembly.Module, threads: number, spawn: () => PoolWorker): Promise<Pool> {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const bytes = Number(k.SCRATCH_BYTES.value);
     const scratch: number[] = [];
@@ -104,17 +94,10 @@ export class Pool implements Splitter {
       for (const p of scratch) k.free(p);
       throw error;
     }
-    return new Pool(k, workers, scratch, control, minSplitValues);
+    return new Pool(k, workers, scratch, control);
   }
 
-  get disposed(): boolean {
-    return this.#disposed;
-  }
-
-  worthSplitting(values: number): boolean {
-    return !this.#disposed && values >= this.#minSplitValues;
-  }
-
+  /** Runs each phase on every thread, the next when all have finished it. */
   run(phases: readonly Phase[]): void {
     const slots = this.#slots, parts = this.threads;
     const scratch = scratchOf(this.#k);

@@ -1,7 +1,7 @@
 // A runtime: one wasm instance, its memory, and everything allocated in it. There is no
 // module-level state, so a SIMD and a scalar runtime can live side by side.
 import type { Kernels } from './wasm.js';
-import type { Pool } from './pool.js';
+import type { Threads } from './threads.js';
 import { isTensor, makeTensor, markFreed, ownerHint, type Tensor } from './tensor.js';
 import { makeBatchNorm, type BatchNorm, type BatchNormOptions } from './batchnorm.js';
 import { installHeapAccess } from './heap.js';
@@ -27,7 +27,7 @@ export interface MemoryUsage {
 // Held only by this module: the constructor refuses any caller that does not have it.
 const INTERNAL = Symbol('batchnorm-wasm internal');
 
-let construct: (kernels: Kernels, debug: boolean, pool: Pool | null) => Runtime;
+let construct: (kernels: Kernels, debug: boolean, threads: Threads | null) => Runtime;
 
 /**
  * One wasm instance, its memory, and everything allocated in it: tensors, layers and the functional ops.
@@ -49,7 +49,7 @@ export class Runtime {
   readonly #kernels: Kernels;
   readonly #simd: boolean;
   readonly #debug: boolean;
-  readonly #pool: Pool | null;
+  readonly #threads: Threads | null;
   #liveTensors = 0;
   #bytesAllocated = 0;
   #scratchPtr = 0;
@@ -59,7 +59,7 @@ export class Runtime {
   // Raw pointers in and out: module functions (heap.ts), not methods, so plain JS holding a
   // runtime cannot free or hand out memory the kernels trust.
   static {
-    construct = (kernels, debug, pool) => new Runtime(INTERNAL, kernels, debug, pool);
+    construct = (kernels, debug, threads) => new Runtime(INTERNAL, kernels, debug, threads);
     installHeapAccess({
       allocate: (rt, bytes, argument) => rt.#allocate(bytes, argument),
       free: (rt, ptr, bytes) => rt.#free(ptr, bytes),
@@ -68,10 +68,10 @@ export class Runtime {
   }
 
   /** Runtimes come from init(); this constructor refuses every other caller. */
-  private constructor(token: unknown, kernels: Kernels, debug: boolean, pool: Pool | null) {
+  private constructor(token: unknown, kernels: Kernels, debug: boolean, threads: Threads | null) {
     if (token !== INTERNAL) throw new TypeError('Runtime: use init() to make a runtime; the constructor is internal');
     this.#kernels = kernels;
-    this.#pool = pool;
+    this.#threads = threads;
     this.#simd = Boolean(kernels.SIMD.value);
     this.#debug = debug;
     this.#leaks = debug
@@ -85,9 +85,9 @@ export class Runtime {
     return this.#simd;
   }
 
-  /** Threads an op runs on: 1, or the calling thread and its pool's workers (init({ threads })). */
+  /** Threads a large op runs on: 1, or the calling thread and its pool's workers (init({ threads })). */
   get threads(): number {
-    return this.#pool === null || this.#pool.disposed ? 1 : this.#pool.threads;
+    return this.#threads?.threads ?? 1;
   }
 
   /**
@@ -95,7 +95,7 @@ export class Runtime {
    * (rt.threads is then 1). Tensors and layers stay as they are: dispose those on their own.
    */
   dispose(): void {
-    this.#pool?.dispose();
+    this.#threads?.dispose();
   }
 
   /** @internal */
@@ -266,7 +266,7 @@ export class Runtime {
   }
 }
 
-/** @internal the one way to make a runtime: init() calls it; `pool` runs ops on more threads */
-export function makeRuntime(kernels: Kernels, debug: boolean, pool: Pool | null = null): Runtime {
-  return construct(kernels, debug, pool);
+/** @internal the one way to make a runtime: init() calls it; `threads` split its ops */
+export function makeRuntime(kernels: Kernels, debug: boolean, threads: Threads | null = null): Runtime {
+  return construct(kernels, debug, threads);
 }

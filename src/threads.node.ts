@@ -5,7 +5,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { PoolWorker } from './pool.js';
 import type { ThreadsLoader } from './init.js';
-import { startThreaded, type Threaded, type ThreadOptions } from './threads.js';
+import type { Pool } from './pool.js';
+import type { Kernels } from './wasm.js';
+import { startThreaded, type ThreadOptions } from './threads.js';
 
 export function spawnNodeWorker(): PoolWorker {
   const worker = new Worker(new URL('./pool-worker.js', import.meta.url));
@@ -22,7 +24,8 @@ const MODULE = new URL('../build/simd-threads.wasm', import.meta.url);
 /** What init() needs to start threads in Node. */
 export const nodeThreads: ThreadsLoader = { module: MODULE, spawn: spawnNodeWorker, logicalCores: availableParallelism };
 
-/** Kernels and a pool on the package's simd-threads.wasm, for the tests: `threads` in all. */
-export async function startNodeThreads(threads: number, options: ThreadOptions = {}): Promise<Threaded> {
-  return startThreaded(await WebAssembly.compile(await readFile(MODULE)), threads, spawnNodeWorker, options);
+/** Kernels and a started pool on the package's simd-threads.wasm, for the tests: `threads` in all. */
+export async function startNodeThreads(threads: number, options: ThreadOptions = {}): Promise<{ kernels: Kernels; pool: Pool }> {
+  const started = await startThreaded(await WebAssembly.compile(await readFile(MODULE)), threads, spawnNodeWorker, options);
+  return { kernels: started.kernels, pool: await started.threads.start() };
 }

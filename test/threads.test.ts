@@ -6,9 +6,11 @@
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../src/wasm.js';
+import type { Pool } from '../src/pool.js';
+import { Threads } from '../src/threads.js';
 import { firstDifference, kernelsOf, runEveryOp, sequentialParts, thresholdCases, type Case, type PartsRunner, type Run } from './phases.js';
 
-type Threads = typeof import('../dist/threads.node.js');
+type NodeThreads = typeof import('../dist/threads.node.js');
 type Api = typeof import('../dist/index.node.js');
 const threadsModule = '../dist/threads.node.js';
 const apiModule = '../dist/index.node.js';
@@ -19,12 +21,12 @@ describe('simd-threads build, threads split every op', () => {
   let single: Kernels;
   let cases: Case[] = [];
   const reference = new Map<Case, Run>();
-  let threads: Threads;
+  let threads: NodeThreads;
   beforeAll(async () => {
     single = await kernelsOf('simd');
     cases = thresholdCases(single);
     for (const c of cases) reference.set(c, runEveryOp(single, c, sequentialParts(single, 1)));
-    threads = (await import(threadsModule)) as Threads;
+    threads = (await import(threadsModule)) as NodeThreads;
   });
 
   it.each(THREADS)('%i threads: same bits as one thread of the SIMD build', async (n) => {
@@ -32,7 +34,7 @@ describe('simd-threads build, threads split every op', () => {
     try {
       const k = kernels as unknown as Kernels;
       // The recorded phases are plain data; dist's types of them differ from src's only by name.
-      const run: PartsRunner = pool === null ? sequentialParts(k, 1) : (phases) => pool.run(phases as never);
+      const run: PartsRunner = (phases) => pool.run(phases as never);
       for (const c of cases) {
         const got = runEveryOp(k, c, run), want = reference.get(c)!;
         expect(got.paths, c.name).toEqual(want.paths);
@@ -42,7 +44,7 @@ describe('simd-threads build, threads split every op', () => {
         });
       }
     } finally {
-      pool?.dispose();
+      pool.dispose();
     }
   });
 
@@ -72,10 +74,9 @@ describe('simd-threads build, threads split every op', () => {
   });
 
   it('dispose ends the workers, and ops then run on the calling thread', async () => {
-    const { pool } = await threads.startNodeThreads(2, { minSplitValues: 1 });
-    pool!.dispose();
-    await pool!.ended;
-    expect(pool!.worthSplitting(1e9)).toBe(false);
+    const { pool } = await threads.startNodeThreads(2);
+    pool.dispose();
+    await pool.ended;
     const api = (await import(apiModule)) as Api;
     const rt = await api.init({ threads: 2 });
     rt.dispose();
@@ -92,3 +93,29 @@ describe('simd-threads build, threads split every op', () => {
   });
 });
 
+
+describe('Threads: the pool starts on the first op worth splitting', () => {
+  const fakePool = { run: () => undefined, dispose: () => undefined } as unknown as Pool;
+
+  it('starts once, lets ops split when ready, and keeps small ops on the calling thread', async () => {
+    let starts = 0;
+    const t = new Threads(() => { starts++; return Promise.resolve(fakePool); }, 3, () => undefined, 100);
+    expect(t.worthSplitting(99)).toBe(false);
+    expect(starts).toBe(0);
+    expect(t.worthSplitting(100)).toBe(false);
+    expect(t.worthSplitting(100)).toBe(false);
+    await t.start();
+    expect(starts).toBe(1);
+    expect([t.worthSplitting(100), t.worthSplitting(99), t.threads]).toEqual([true, false, 3]);
+    t.dispose();
+    expect([t.worthSplitting(100), t.threads]).toEqual([false, 1]);
+  });
+
+  it('falls back to one thread and says why when the pool cannot start', async () => {
+    const reasons: string[] = [];
+    const t = new Threads(() => Promise.reject(new Error('no workers here')), 4, (r) => reasons.push(r), 1);
+    expect(t.worthSplitting(10)).toBe(false);
+    await expect(t.start()).rejects.toThrow('no workers here');
+    expect([t.threads, t.worthSplitting(10), reasons]).toEqual([1, false, ['starting the worker threads failed: no workers here']]);
+  });
+});
