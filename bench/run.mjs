@@ -62,6 +62,12 @@ const IMPLS = {
   'torch-2': 'PyTorch CPU, 2 threads, same as torch-1',
 };
 const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+// The threads axis: batchnorm-wasm's layer on the simd-threads build with 2 threads, and 4 and
+// 8 where the machine has that many logical cores (more threads than cores only shares them).
+const THREADS = [2, 4, 8].filter((n) => n === 2 || n <= os.availableParallelism());
+for (const n of THREADS) {
+  IMPLS[`ours-${n}t`] = `batchnorm-wasm as ours, init({ threads: ${n} }): the simd-threads build, each op split across ${n} threads (docs/threads.md)`;
+}
 
 const unavailable = {};
 const skipped = new Set();
@@ -294,11 +300,12 @@ function loadTorch() {
 
 // ---- the run ----
 
-async function runWorkload(rt, w, ops, impls, torch) {
+async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   const L = { ...layoutOf(w.shape, w.channelsLast), size: sizeOf(w.shape) };
   const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
   const ours = oursTasks(rt, w, L);
+  const split = Object.entries(threaded).map(([n, trt]) => [`ours-${n}t`, oursTasks(trt, w, L)]);
   const floor = impls.includes('floor') ? floorTasks(L) : null;
   const rounds = {};
   const keep = (key, m) => (rounds[key] ??= []).push(m);
@@ -307,6 +314,10 @@ async function runWorkload(rt, w, ops, impls, torch) {
     for (const op of ops) {
       ours.prepare[op]?.();
       keep(op, await measure(ours.tasks[op], false));
+      for (const [impl, t] of split) {
+        t.prepare[op]?.();
+        keep(`${impl} ${op}`, await measure(t.tasks[op], false));
+      }
       if (floor) keep(`floor ${op}`, await measure(floor[op], false));
     }
     if (impls.includes('kernel')) keep('kernel', await measure(ours.kernel['forward-train'], false));
@@ -318,6 +329,10 @@ async function runWorkload(rt, w, ops, impls, torch) {
   };
   record('copy', 'copy', best('copy'));
   for (const op of ops) record(op, 'ours', best(op));
+  for (const [impl, t] of split) {
+    for (const op of ops) record(op, impl, best(`${impl} ${op}`));
+    t.dispose();
+  }
   if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
   if (rounds.kernel) record('forward-train', 'kernel', best('kernel'));
   ours.dispose();
@@ -404,16 +419,19 @@ function timesTable(results, impls) {
 
 async function main() {
   const spec = JSON.parse(readFileSync(new URL('workloads.json', HERE), 'utf8'));
-  const rt = await init();
+  const rt = await init({ threads: 1 });
   if (!rt.simd) console.warn('note: this engine has no wasm SIMD; the scalar build runs');
+  // Started (and warmed by each measurement's warm-up) before any timing.
+  const threaded = {};
+  if (rt.simd) for (const n of THREADS) threaded[n] = await init({ threads: n });
   await loadFloors();
   const torch = loadTorch();
   const started = performance.now();
-  const all = ['ours', 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+  const all = ['ours', ...Object.keys(threaded).map((n) => `ours-${n}t`), 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
   const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
   const results = [];
   for (const w of workloads) {
-    results.push(await runWorkload(rt, w, OPS, all, torch));
+    results.push(await runWorkload(rt, w, OPS, all, torch, threaded));
     summarize(results.at(-1));
     process.stderr.write(`  ${w.id} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
@@ -438,6 +456,7 @@ async function main() {
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
   writePerformancePage(out);
+  for (const trt of Object.values(threaded)) trt.dispose();
 
   const print = (s = '') => process.stdout.write(`${s}\n`);
   print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);
