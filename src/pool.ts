@@ -107,6 +107,7 @@ export class Pool {
       Atomics.store(slots, ARGS, args.length);
       Atomics.store(slots, PARTS, parts);
       Atomics.store(slots, DONE, 0);
+      Atomics.store(slots, FAILED, 0);
       Atomics.add(slots, GENERATION, 1);
       Atomics.notify(slots, GENERATION);
       let failure: unknown = null;

@@ -33,7 +33,8 @@ export async function instantiateShared(module: WebAssembly.Module, memory: WebA
 
 /**
  * Below this many values an op runs on the calling thread alone: waking the workers and
- * waiting for the slowest costs more than the op (a [60,100] op takes a few microseconds).
+ * waiting for the slowest costs more than a small op. A first choice (256 KB of f32, about
+ * the size where an op takes tens of microseconds), not yet measured on a quiet machine.
  */
 export const MIN_SPLIT_VALUES = 1 << 16;
 
