@@ -49,41 +49,47 @@ export interface Params {
   runningVar: number;
 }
 
-// The calling thread's kernel scratch, one region per instance, allocated on first use and
-// kept as long as the instance (it is the instance's, not a caller's allocation).
-const callerScratch = new WeakMap<Kernels, number>();
-
-export function scratchOf(k: Kernels): number {
-  let ptr = callerScratch.get(k);
-  if (ptr === undefined) {
-    ptr = k.alloc(Number(k.SCRATCH_BYTES.value)) >>> 0;
-    callerScratch.set(k, ptr);
-  }
-  return ptr;
-}
-
-/** What runs an op's phases across threads (a pool, src/pool.ts). */
+/** What runs an op's phases across threads (a pool, src/threads.ts). */
 export interface Splitter {
-  /** Whether an op over this many values is worth splitting. */
+  /** Whether an op over this many values is worth splitting (and can be, now). */
   worthSplitting(values: number): boolean;
   /** Runs each phase on every thread, one after the other. */
   run(phases: readonly Phase[]): void;
 }
 
-const splitters = new WeakMap<Kernels, Splitter>();
+// Per kernel instance: the calling thread's scratch (allocated on first use and kept as long
+// as the instance: it is the instance's, not a caller's allocation) and its splitter. One
+// lookup per op: a small op costs a few microseconds.
+interface Caller {
+  scratch: number;
+  splitter: Splitter | null;
+}
+
+const callers = new WeakMap<Kernels, Caller>();
+
+function callerOf(k: Kernels): Caller {
+  let caller = callers.get(k);
+  if (caller === undefined) {
+    caller = { scratch: k.alloc(Number(k.SCRATCH_BYTES.value)) >>> 0, splitter: null };
+    callers.set(k, caller);
+  }
+  return caller;
+}
+
+/** The calling thread's kernel scratch for `k`. */
+export function scratchOf(k: Kernels): number {
+  return callerOf(k).scratch;
+}
 
 /** Ops on `k` split across `splitter` from now on (null: the calling thread alone). */
 export function attachSplitter(k: Kernels, splitter: Splitter | null): void {
-  if (splitter === null) splitters.delete(k);
-  else splitters.set(k, splitter);
+  callerOf(k).splitter = splitter;
 }
 
-// Runs `op` across the threads when a splitter is attached and L is large enough.
-function split(k: Kernels, L: Layout, op: (recorder: Kernels) => void): boolean {
-  const splitter = splitters.get(k);
-  if (splitter === undefined || !splitter.worthSplitting(L.R * L.C * L.S)) return false;
-  splitter.run(phasesOf(op));
-  return true;
+// The splitter that should run an op over L on `k`, or null for the calling thread.
+function splitterFor(caller: Caller, L: Layout): Splitter | null {
+  const splitter = caller.splitter;
+  return splitter !== null && splitter.worthSplitting(L.R * L.C * L.S) ? splitter : null;
 }
 
 /** The phases an op calls, in order, with their arguments before (scratch, part, parts). */
@@ -103,8 +109,9 @@ export function phasesOf(op: (k: Kernels) => void): Phase[] {
 // (recording, or a caller's own) as part 0 of 1.
 export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => forwardTrain(r, L, x, y, p, momentum, eps, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => forwardTrain(r, L, x, y, p, momentum, eps, ws, 0)));
+    scratch = caller.scratch;
   }
   if (L.planar) {
     k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
@@ -116,8 +123,9 @@ export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Par
 
 export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => forwardEval(r, L, x, y, p, eps, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => forwardEval(r, L, x, y, p, eps, ws, 0)));
+    scratch = caller.scratch;
   }
   k.f32_bn_fold_running(L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef, scratch, 0, 1);
   apply(k, L, x, y, ws, scratch);
@@ -126,8 +134,9 @@ export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Para
 /** Normalizes with ws.mean, ws.invstd as given. */
 export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => forwardElemt(r, L, x, y, p, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => forwardElemt(r, L, x, y, p, ws, 0)));
+    scratch = caller.scratch;
   }
   k.f32_bn_fold_batch(L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
   apply(k, L, x, y, ws, scratch);
@@ -142,8 +151,9 @@ function apply(k: Kernels, L: Layout, x: number, y: number, ws: Workspace, scrat
 /** Count, mean and M2 per channel into ws.mean, ws.m2. */
 export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => stats(r, L, x, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => stats(r, L, x, ws, 0)));
+    scratch = caller.scratch;
   }
   if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
   else k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, scratch, 0, 1);
@@ -152,8 +162,9 @@ export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch?:
 /** Training-mode backward with ws.mean, ws.invstd from the forward pass. */
 export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => backwardTrain(r, L, dy, x, dx, weight, gradWeight, gradBias, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardTrain(r, L, dy, x, dx, weight, gradWeight, gradBias, ws, 0)));
+    scratch = caller.scratch;
   }
   if (L.planar) {
     k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
@@ -165,8 +176,9 @@ export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: 
 
 export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => backwardEval(r, L, dy, x, dx, p, eps, gradWeight, gradBias, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardEval(r, L, dy, x, dx, p, eps, gradWeight, gradBias, ws, 0)));
+    scratch = caller.scratch;
   }
   if (L.planar) {
     k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
@@ -180,8 +192,9 @@ export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: n
 /** Σdy and Σdy·(x − mean) per channel into ws.sumDy, ws.sumDyXmu. */
 export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => backwardReduce(r, L, dy, x, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardReduce(r, L, dy, x, ws, 0)));
+    scratch = caller.scratch;
   }
   if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
   else k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.shifts, scratch, 0, 1);
@@ -190,8 +203,9 @@ export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws:
 /** dx from ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu over `count` values per channel. */
 export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace, scratch?: number): void {
   if (scratch === undefined) {
-    if (split(k, L, (r) => backwardElemt(r, L, dy, x, dx, weight, count, ws, 0))) return;
-    scratch = scratchOf(k);
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardElemt(r, L, dy, x, dx, weight, count, ws, 0)));
+    scratch = caller.scratch;
   }
   k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef, scratch, 0, 1);
   backwardApply(k, L, dy, x, dx, ws, scratch);
