@@ -19,7 +19,7 @@ import { init } from '../dist/index.node.js';
 // call the layer makes.
 import { layoutOf, sizeOf } from '../dist/shape.js';
 import { Workspace, forwardTrain } from '../dist/ops.js';
-import { allocate, free } from '../dist/runtime.js';
+import { allocate, free } from '../dist/heap.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { sweepChart } from './chart.mjs';

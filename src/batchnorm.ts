@@ -1,6 +1,7 @@
 // BatchNorm1d/2d/3d: PyTorch's module semantics over the kernels. The layer owns its
 // parameters, running stats, gradients and one workspace; forward saves what backward needs.
-import { allocate, free, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
+import { allocate, free } from './heap.js';
 import { disposeSymbol, setOwner, type Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, disposedError, noForwardError,

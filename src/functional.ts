@@ -1,7 +1,8 @@
 // Stateless ops for people who keep their own layer state, and the pieces of sync batch
 // norm (stats → merge across workers → elemt; backwardReduce → all-reduce → backwardElemt).
 // Per-channel quantities cross the boundary as Float64Array copies.
-import { scratch, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
+import { scratch } from './heap.js';
 import type { Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, readArray, readNumbers, typeError,

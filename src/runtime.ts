@@ -3,6 +3,7 @@
 import type { Kernels } from './wasm.js';
 import { isTensor, makeTensor, markFreed, ownerHint, type Tensor } from './tensor.js';
 import { makeBatchNorm, type BatchNorm, type BatchNormOptions } from './batchnorm.js';
+import { installHeapAccess } from './heap.js';
 import { disposedError, readNumbers, stateError, typeError } from './errors.js';
 import { checkSameShape, checkShape, formatShape, sizeOf } from './shape.js';
 import * as functional from './functional.js';
@@ -26,9 +27,6 @@ export interface MemoryUsage {
 const INTERNAL = Symbol('batchnorm-wasm internal');
 
 let construct: (kernels: Kernels, debug: boolean) => Runtime;
-let allocateIn: (rt: Runtime, bytes: number, argument: string) => number;
-let freeIn: (rt: Runtime, ptr: number, bytes: number) => void;
-let scratchIn: (rt: Runtime, bytes: number, argument: string) => number;
 
 /**
  * One wasm instance, its memory, and everything allocated in it: tensors, layers and the functional ops.
@@ -56,13 +54,15 @@ export class Runtime {
   #scratchBytes = 0;
   readonly #leaks: FinalizationRegistry<string> | null;
 
-  // Raw pointers in and out: module functions (allocate, free, scratch below), not methods,
-  // so plain JS holding a runtime cannot free or hand out memory the kernels trust.
+  // Raw pointers in and out: module functions (heap.ts), not methods, so plain JS holding a
+  // runtime cannot free or hand out memory the kernels trust.
   static {
     construct = (kernels, debug) => new Runtime(INTERNAL, kernels, debug);
-    allocateIn = (rt, bytes, argument) => rt.#allocate(bytes, argument);
-    freeIn = (rt, ptr, bytes) => rt.#free(ptr, bytes);
-    scratchIn = (rt, bytes, argument) => rt.#scratch(bytes, argument);
+    installHeapAccess({
+      allocate: (rt, bytes, argument) => rt.#allocate(bytes, argument),
+      free: (rt, ptr, bytes) => rt.#free(ptr, bytes),
+      scratch: (rt, bytes, argument) => rt.#scratch(bytes, argument),
+    });
   }
 
   /** Runtimes come from init(); this constructor refuses every other caller. */
@@ -248,21 +248,6 @@ export class Runtime {
     Object.freeze(this.prototype);
     Object.freeze(this);
   }
-}
-
-/** @internal `bytes` of `rt`'s memory, 16-byte aligned; a RangeError naming `argument` when they don't fit */
-export function allocate(rt: Runtime, bytes: number, argument: string): number {
-  return allocateIn(rt, bytes, argument);
-}
-
-/** @internal returns what allocate() gave; `bytes` as allocated, for the accounting */
-export function free(rt: Runtime, ptr: number, bytes: number): void {
-  freeIn(rt, ptr, bytes);
-}
-
-/** @internal the runtime's reusable per-call scratch region, at least `bytes` long */
-export function scratch(rt: Runtime, bytes: number, argument: string): number {
-  return scratchIn(rt, bytes, argument);
 }
 
 /** @internal the one way to make a runtime: init() calls it */
