@@ -31,8 +31,8 @@ const KEY = /^(0|[1-9][0-9]*)\.(.+)$/s;
  * ```js
  * const rng = new nn.Rng(1);
  * const net = new nn.Sequential(new nn.Linear(rt, 784, 100, { rng }), rt.batchNorm1d(100), new nn.ReLU(rt));
- * net.stateDict();   // { '0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', ... }
- * net.dispose();     // disposes every layer, the BatchNorm included
+ * Object.keys(net.stateDict()); // ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', ...]
+ * net.dispose();                 // disposes every layer, the BatchNorm included
  * ```
  */
 export class Sequential implements Layer {
