@@ -1,0 +1,192 @@
+// The wasm half of one tfjs layer: each call copies its input into the runtime's memory,
+// makes one fused kernel call and leaves the output there for the caller to copy out. The
+// input of the latest training forward stays in wasm memory for its backward (one saved
+// batch per layer, replaced by the next training forward, freed by dispose()).
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import type { Layout } from '../shape.js';
+import * as ops from '../ops.js';
+
+/** Per-channel values of one call, f32 as tfjs holds them; null where the layer has none. */
+export interface ChannelParams {
+  gamma: Float32Array | null;
+  beta: Float32Array | null;
+}
+
+export interface TrainForward {
+  /** Output in wasm memory; the caller copies it out and disposes it. */
+  y: Tensor;
+  /** Batch mean and 1/sqrt(biased variance + epsilon), f64 as the kernel computed them. */
+  mean: Float64Array;
+  invstd: Float64Array;
+  /** Identifies the saved input; a later training forward replaces it. */
+  generation: number;
+}
+
+export interface Backward {
+  /** dx in wasm memory; the caller copies it out and disposes it. */
+  dx: Tensor;
+  /** Σdy·x̂ per channel (the gamma gradient whether or not the layer has gamma). */
+  dgamma: Float32Array;
+  /** Σdy per channel. */
+  dbeta: Float32Array;
+}
+
+export class FusedBatchNorm {
+  readonly #rt: Runtime;
+  #saved: Tensor | null = null;
+  #generation = 0;
+
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+
+  /** Bytes of the saved input (0 after dispose()). */
+  get savedBytes(): number {
+    return this.#saved === null ? 0 : this.#saved.size * 4;
+  }
+
+  forwardTrain(L: Layout, shape: readonly number[], x: Float32Array, p: ChannelParams, epsilon: number): TrainForward {
+    const rt = this.#rt;
+    const saved = this.#savedFor(shape, x.length);
+    saved.data.set(x);
+    const generation = ++this.#generation;
+    const owned = this.#paramTensors(p);
+    try {
+      const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
+      const y = rt.newTensor(shape, x.length);
+      ops.forwardTrain(rt.kernels, L, saved.ptr, y.ptr, owned.params, 0, epsilon, ws);
+      const mean = new Float64Array(rt.memory.buffer, ws.mean, L.C).slice();
+      const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
+      return { y, mean, invstd, generation };
+    } finally {
+      owned.dispose();
+    }
+  }
+
+  /**
+   * The training backward of the forward numbered `generation`. Its input is still saved
+   * unless another training forward (the same layer applied twice in one tape) replaced
+   * it; then `x()` gives it again and it is copied in once more.
+   */
+  backwardTrain(
+    L: Layout, shape: readonly number[], generation: number, dy: Float32Array, x: () => Float32Array,
+    gamma: Float32Array | null, mean: Float64Array, invstd: Float64Array,
+  ): Backward {
+    const rt = this.#rt;
+    const temporary: Tensor[] = [];
+    const copyIn = (values: Float32Array): Tensor => {
+      const t = rt.newTensor(shape, values.length);
+      temporary.push(t);
+      t.data.set(values);
+      return t;
+    };
+    try {
+      const xw = generation === this.#generation && this.#saved !== null ? this.#saved : copyIn(x());
+      const dyw = copyIn(dy);
+      const g = gamma === null ? null : copyIn(gamma);
+      const grads = this.#grads(L.C);
+      temporary.push(grads.dgamma, grads.dbeta);
+      const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
+      new Float64Array(rt.memory.buffer, ws.mean, L.C).set(mean);
+      new Float64Array(rt.memory.buffer, ws.invstd, L.C).set(invstd);
+      const dx = rt.newTensor(shape, dy.length);
+      ops.backwardTrain(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, g === null ? 0 : g.ptr, grads.dgamma.ptr, grads.dbeta.ptr, ws);
+      return { dx, dgamma: grads.dgamma.toArray(), dbeta: grads.dbeta.toArray() };
+    } finally {
+      for (const t of temporary) t.dispose();
+    }
+  }
+
+  forwardEval(L: Layout, shape: readonly number[], x: Float32Array, p: ChannelParams, movingMean: Float32Array, movingVariance: Float32Array, epsilon: number): Tensor {
+    const rt = this.#rt;
+    const owned = this.#paramTensors(p, movingMean, movingVariance);
+    let xw: Tensor | null = null;
+    try {
+      xw = rt.newTensor(shape, x.length);
+      xw.data.set(x);
+      const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
+      const y = rt.newTensor(shape, x.length);
+      ops.forwardEval(rt.kernels, L, xw.ptr, y.ptr, owned.params, epsilon, ws);
+      return y;
+    } finally {
+      xw?.dispose();
+      owned.dispose();
+    }
+  }
+
+  /** The inference-mode backward: the moving statistics were constants of the forward. */
+  backwardEval(
+    L: Layout, shape: readonly number[], dy: Float32Array, x: Float32Array, gamma: Float32Array | null,
+    movingMean: Float32Array, movingVariance: Float32Array, epsilon: number,
+  ): Backward & { invstd: Float64Array } {
+    const rt = this.#rt;
+    const owned = this.#paramTensors({ gamma, beta: null }, movingMean, movingVariance);
+    const temporary: Tensor[] = [];
+    try {
+      for (const values of [dy, x]) {
+        const t = rt.newTensor(shape, values.length);
+        temporary.push(t);
+        t.data.set(values);
+      }
+      const [dyw, xw] = temporary as [Tensor, Tensor];
+      const grads = this.#grads(L.C);
+      temporary.push(grads.dgamma, grads.dbeta);
+      const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
+      const dx = rt.newTensor(shape, dy.length);
+      ops.backwardEval(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, owned.params, epsilon, grads.dgamma.ptr, grads.dbeta.ptr, ws);
+      const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
+      return { dx, dgamma: grads.dgamma.toArray(), dbeta: grads.dbeta.toArray(), invstd };
+    } finally {
+      for (const t of temporary) t.dispose();
+      owned.dispose();
+    }
+  }
+
+  /** Frees the saved input; a backward after this copies its input in again. */
+  dispose(): void {
+    this.#saved?.dispose();
+    this.#saved = null;
+    this.#generation++;
+  }
+
+  // The saved buffer is reused while the input size stays the same (a training loop).
+  #savedFor(shape: readonly number[], size: number): Tensor {
+    const saved = this.#saved;
+    if (saved !== null && saved.size === size && saved.shape.every((d, i) => d === shape[i]) && saved.shape.length === shape.length) return saved;
+    this.dispose();
+    this.#saved = this.#rt.newTensor(shape, size);
+    return this.#saved;
+  }
+
+  // Gradient accumulators: the kernels add into them, so they start at zero.
+  #grads(C: number): { dgamma: Tensor; dbeta: Tensor } {
+    const dgamma = this.#rt.tensor([C]);
+    try {
+      return { dgamma, dbeta: this.#rt.tensor([C]) };
+    } catch (error) {
+      dgamma.dispose();
+      throw error;
+    }
+  }
+
+  #paramTensors(p: ChannelParams, movingMean?: Float32Array, movingVariance?: Float32Array): { params: ops.Params; dispose(): void } {
+    const owned: Tensor[] = [];
+    const dispose = (): void => {
+      for (const t of owned) t.dispose();
+    };
+    const put = (values: Float32Array | null | undefined): number => {
+      if (values === null || values === undefined) return 0;
+      const t = this.#rt.tensor([values.length], values);
+      owned.push(t);
+      return t.ptr;
+    };
+    try {
+      const params = { weight: put(p.gamma), bias: put(p.beta), runningMean: put(movingMean), runningVar: put(movingVariance) };
+      return { params, dispose };
+    } catch (error) {
+      dispose();
+      throw error;
+    }
+  }
+}
