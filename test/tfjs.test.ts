@@ -12,14 +12,14 @@ import { createTfjsBatchNorm, type TfjsBatchNorm } from '../src/tfjs/index.node.
 import { referenceBackward, referenceForward, Rng, randn, uniform } from './reference.js';
 import { BACKENDS, checkAgainst, moveAxisLast, tf, useBackend } from './tfjs-harness.js';
 
-const EPSILON = 1e-3;
-const MOMENTUM = 0.99;
 
 interface Case {
   shape: number[];
   axis: number;
   center?: boolean;
   scale?: boolean;
+  momentum?: number;
+  epsilon?: number;
 }
 
 const CASES: Case[] = [
@@ -33,7 +33,14 @@ const CASES: Case[] = [
   { shape: [5, 4, 3, 3], axis: 0 },
   { shape: [8, 4, 4, 5], axis: -1, center: false },
   { shape: [8, 4, 4, 5], axis: -1, scale: false },
+  // Moving statistics become the batch's: an epsilon left in the variance would show.
+  { shape: [12, 3, 5], axis: 1, momentum: 0, epsilon: 0.5 },
 ];
+
+function name(c: Case): string {
+  const options = Object.entries(c).filter(([k]) => k !== 'shape' && k !== 'axis').map(([k, v]) => `${k} ${v}`);
+  return [`[${c.shape}] axis ${c.axis}`, ...options].join(', ');
+}
 
 type Layer = ReturnType<typeof tf.layers.batchNormalization>;
 
@@ -82,6 +89,7 @@ function build(layer: Layer, shape: number[], C: number, p: { gamma: Float64Arra
 
 function checkCase(bnw: TfjsBatchNorm, c: Case, seed: number): string[] {
   const rng = new Rng(seed);
+  const momentum = c.momentum ?? 0.99, epsilon = c.epsilon ?? 1e-3;
   const rank = c.shape.length;
   const axis = c.axis < 0 ? c.axis + rank : c.axis;
   const C = c.shape[axis]!;
@@ -98,8 +106,8 @@ function checkCase(bnw: TfjsBatchNorm, c: Case, seed: number): string[] {
   const tfjsShape = tfjsNative ? c.shape : [count, C];
   const toLast = (v: Float32Array | undefined | null) => (v == null ? v : moveAxisLast(v, c.shape, axis).values);
 
-  const ours = bnw.batchNormalization({ axis: c.axis, center: c.center, scale: c.scale, momentum: MOMENTUM, epsilon: EPSILON });
-  const theirs = tf.layers.batchNormalization({ axis: -1, center: c.center, scale: c.scale, momentum: MOMENTUM, epsilon: EPSILON });
+  const ours = bnw.batchNormalization({ axis: c.axis, center: c.center, scale: c.scale, momentum, epsilon });
+  const theirs = tf.layers.batchNormalization({ axis: -1, center: c.center, scale: c.scale, momentum, epsilon });
   build(ours, c.shape, C, p, c);
   build(theirs, tfjsShape, C, p, c);
 
@@ -116,16 +124,16 @@ function checkCase(bnw: TfjsBatchNorm, c: Case, seed: number): string[] {
 
   const gamma = c.scale === false ? null : p.gamma, beta = c.center === false ? null : p.beta;
   const lastShape = [count, C];
-  const train = referenceForward(last.values, lastShape, { channelsLast: true, training: true, eps: EPSILON, weight: gamma, bias: beta });
-  const trainBack = referenceBackward(dyLast, last.values, lastShape, { channelsLast: true, training: true, eps: EPSILON, weight: gamma });
+  const train = referenceForward(last.values, lastShape, { channelsLast: true, training: true, eps: epsilon, weight: gamma, bias: beta });
+  const trainBack = referenceBackward(dyLast, last.values, lastShape, { channelsLast: true, training: true, eps: epsilon, weight: gamma });
   const running = { runningMean: p.mean, runningVar: p.variance };
-  const evalFwd = referenceForward(last.values, lastShape, { channelsLast: true, training: false, eps: EPSILON, weight: gamma, bias: beta, ...running });
-  const evalBack = referenceBackward(dyLast, last.values, lastShape, { channelsLast: true, training: false, eps: EPSILON, weight: gamma, ...running });
+  const evalFwd = referenceForward(last.values, lastShape, { channelsLast: true, training: false, eps: epsilon, weight: gamma, bias: beta, ...running });
+  const evalBack = referenceBackward(dyLast, last.values, lastShape, { channelsLast: true, training: false, eps: epsilon, weight: gamma, ...running });
   // Keras: moving ← moving − (moving − batch)·(1 − momentum), with the biased batch variance.
-  const movingMean = p.mean.map((m, i) => m - (m - train.mean[i]!) * (1 - MOMENTUM));
-  const movingVariance = p.variance.map((v, i) => v - (v - train.varBiased[i]!) * (1 - MOMENTUM));
+  const movingMean = p.mean.map((m, i) => m - (m - train.mean[i]!) * (1 - momentum));
+  const movingVariance = p.variance.map((v, i) => v - (v - train.varBiased[i]!) * (1 - momentum));
 
-  const where = `[${c.shape}] axis ${c.axis}${c.center === false ? ' center false' : ''}${c.scale === false ? ' scale false' : ''}`;
+  const where = name(c);
   const failures: string[] = [];
   const check = (what: string, ours: ArrayLike<number> | null | undefined, tfjs: ArrayLike<number> | null | undefined, ref: ArrayLike<number>) => {
     if (ours == null) {
@@ -159,7 +167,7 @@ describe.each(BACKENDS)('batchnorm-wasm/tfjs against tfjs on the %s backend', (b
     bnw = await createTfjsBatchNorm(tf);
   });
 
-  it.each(CASES.map((c, i) => [`[${c.shape}] axis ${c.axis}${c.center === false ? ', center false' : ''}${c.scale === false ? ', scale false' : ''}`, c, i] as const))(
+  it.each(CASES.map((c, i) => [name(c), c, i] as const))(
     '%s: forward, gradients and moving statistics',
     async (_, c, i) => {
       await useBackend(backend);
