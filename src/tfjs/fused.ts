@@ -4,7 +4,7 @@
 // batch per layer, replaced by the next training forward, freed by dispose()).
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import type { Layout } from '../shape.js';
+import { sameShape, type Layout } from '../shape.js';
 import * as ops from '../ops.js';
 
 /** Per-channel values of one call, f32 as tfjs holds them; null where the layer has none. */
@@ -41,26 +41,23 @@ export class FusedBatchNorm {
     this.#rt = rt;
   }
 
-  /** Bytes of the saved input (0 after dispose()). */
-  get savedBytes(): number {
-    return this.#saved === null ? 0 : this.#saved.size * 4;
-  }
-
   forwardTrain(L: Layout, shape: readonly number[], x: Float32Array, p: ChannelParams, epsilon: number): TrainForward {
     const rt = this.#rt;
     const saved = this.#savedFor(shape, x.length);
     saved.data.set(x);
     const generation = ++this.#generation;
-    const owned = this.#paramTensors(p);
+    const temporary: Tensor[] = [];
     try {
+      const params = this.#params(p, temporary);
       const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
       const y = rt.newTensor(shape, x.length);
-      ops.forwardTrain(rt.kernels, L, saved.ptr, y.ptr, owned.params, 0, epsilon, ws);
+      // Running stats 0: Keras updates them its own way, from the statistics returned here.
+      ops.forwardTrain(rt.kernels, L, saved.ptr, y.ptr, params, 0, epsilon, ws);
       const mean = new Float64Array(rt.memory.buffer, ws.mean, L.C).slice();
       const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
       return { y, mean, invstd, generation };
     } finally {
-      owned.dispose();
+      for (const t of temporary) t.dispose();
     }
   }
 
@@ -75,23 +72,16 @@ export class FusedBatchNorm {
   ): Backward {
     const rt = this.#rt;
     const temporary: Tensor[] = [];
-    const copyIn = (values: Float32Array): Tensor => {
-      const t = rt.newTensor(shape, values.length);
-      temporary.push(t);
-      t.data.set(values);
-      return t;
-    };
     try {
-      const xw = generation === this.#generation && this.#saved !== null ? this.#saved : copyIn(x());
-      const dyw = copyIn(dy);
-      const g = gamma === null ? null : copyIn(gamma);
-      const grads = this.#grads(L.C);
-      temporary.push(grads.dgamma, grads.dbeta);
+      const xw = generation === this.#generation && this.#saved !== null ? this.#saved : this.#copyIn(shape, x(), temporary);
+      const dyw = this.#copyIn(shape, dy, temporary);
+      const weight = this.#params({ gamma, beta: null }, temporary).weight;
+      const grads = this.#grads(L.C, temporary);
       const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
       new Float64Array(rt.memory.buffer, ws.mean, L.C).set(mean);
       new Float64Array(rt.memory.buffer, ws.invstd, L.C).set(invstd);
       const dx = rt.newTensor(shape, dy.length);
-      ops.backwardTrain(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, g === null ? 0 : g.ptr, grads.dgamma.ptr, grads.dbeta.ptr, ws);
+      ops.backwardTrain(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, weight, grads.dgamma.ptr, grads.dbeta.ptr, ws);
       return { dx, dgamma: grads.dgamma.toArray(), dbeta: grads.dbeta.toArray() };
     } finally {
       for (const t of temporary) t.dispose();
@@ -100,18 +90,16 @@ export class FusedBatchNorm {
 
   forwardEval(L: Layout, shape: readonly number[], x: Float32Array, p: ChannelParams, movingMean: Float32Array, movingVariance: Float32Array, epsilon: number): Tensor {
     const rt = this.#rt;
-    const owned = this.#paramTensors(p, movingMean, movingVariance);
-    let xw: Tensor | null = null;
+    const temporary: Tensor[] = [];
     try {
-      xw = rt.newTensor(shape, x.length);
-      xw.data.set(x);
+      const params = this.#params(p, temporary, movingMean, movingVariance);
+      const xw = this.#copyIn(shape, x, temporary);
       const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
       const y = rt.newTensor(shape, x.length);
-      ops.forwardEval(rt.kernels, L, xw.ptr, y.ptr, owned.params, epsilon, ws);
+      ops.forwardEval(rt.kernels, L, xw.ptr, y.ptr, params, epsilon, ws);
       return y;
     } finally {
-      xw?.dispose();
-      owned.dispose();
+      for (const t of temporary) t.dispose();
     }
   }
 
@@ -121,25 +109,19 @@ export class FusedBatchNorm {
     movingMean: Float32Array, movingVariance: Float32Array, epsilon: number,
   ): Backward & { invstd: Float64Array } {
     const rt = this.#rt;
-    const owned = this.#paramTensors({ gamma, beta: null }, movingMean, movingVariance);
     const temporary: Tensor[] = [];
     try {
-      for (const values of [dy, x]) {
-        const t = rt.newTensor(shape, values.length);
-        temporary.push(t);
-        t.data.set(values);
-      }
-      const [dyw, xw] = temporary as [Tensor, Tensor];
-      const grads = this.#grads(L.C);
-      temporary.push(grads.dgamma, grads.dbeta);
+      const params = this.#params({ gamma, beta: null }, temporary, movingMean, movingVariance);
+      const dyw = this.#copyIn(shape, dy, temporary);
+      const xw = this.#copyIn(shape, x, temporary);
+      const grads = this.#grads(L.C, temporary);
       const ws = new ops.Workspace(rt.scratch(ops.Workspace.bytes(L.C)), L.C);
       const dx = rt.newTensor(shape, dy.length);
-      ops.backwardEval(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, owned.params, epsilon, grads.dgamma.ptr, grads.dbeta.ptr, ws);
+      ops.backwardEval(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, params, epsilon, grads.dgamma.ptr, grads.dbeta.ptr, ws);
       const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
       return { dx, dgamma: grads.dgamma.toArray(), dbeta: grads.dbeta.toArray(), invstd };
     } finally {
       for (const t of temporary) t.dispose();
-      owned.dispose();
     }
   }
 
@@ -150,43 +132,35 @@ export class FusedBatchNorm {
     this.#generation++;
   }
 
-  // The saved buffer is reused while the input size stays the same (a training loop).
+  // The saved buffer is reused while the input shape stays the same (a training loop).
   #savedFor(shape: readonly number[], size: number): Tensor {
     const saved = this.#saved;
-    if (saved !== null && saved.size === size && saved.shape.every((d, i) => d === shape[i]) && saved.shape.length === shape.length) return saved;
+    if (saved !== null && sameShape(saved.shape, shape)) return saved;
     this.dispose();
     this.#saved = this.#rt.newTensor(shape, size);
     return this.#saved;
   }
 
-  // Gradient accumulators: the kernels add into them, so they start at zero.
-  #grads(C: number): { dgamma: Tensor; dbeta: Tensor } {
-    const dgamma = this.#rt.tensor([C]);
-    try {
-      return { dgamma, dbeta: this.#rt.tensor([C]) };
-    } catch (error) {
-      dgamma.dispose();
-      throw error;
-    }
+  /** A new tensor holding `values`, added to `owned` (which the caller disposes). */
+  #copyIn(shape: readonly number[], values: Float32Array, owned: Tensor[]): Tensor {
+    const t = this.#rt.newTensor(shape, values.length);
+    owned.push(t);
+    t.data.set(values);
+    return t;
   }
 
-  #paramTensors(p: ChannelParams, movingMean?: Float32Array, movingVariance?: Float32Array): { params: ops.Params; dispose(): void } {
-    const owned: Tensor[] = [];
-    const dispose = (): void => {
-      for (const t of owned) t.dispose();
-    };
-    const put = (values: Float32Array | null | undefined): number => {
-      if (values === null || values === undefined) return 0;
-      const t = this.#rt.tensor([values.length], values);
-      owned.push(t);
-      return t.ptr;
-    };
-    try {
-      const params = { weight: put(p.gamma), bias: put(p.beta), runningMean: put(movingMean), runningVar: put(movingVariance) };
-      return { params, dispose };
-    } catch (error) {
-      dispose();
-      throw error;
-    }
+  // Gradient accumulators, added to `owned`: the kernels add into them, so they start at zero.
+  #grads(C: number, owned: Tensor[]): { dgamma: Tensor; dbeta: Tensor } {
+    const dgamma = this.#rt.tensor([C]);
+    owned.push(dgamma);
+    const dbeta = this.#rt.tensor([C]);
+    owned.push(dbeta);
+    return { dgamma, dbeta };
+  }
+
+  // The per-channel values in wasm memory, added to `owned`; pointer 0 where absent.
+  #params(p: ChannelParams, owned: Tensor[], movingMean?: Float32Array, movingVariance?: Float32Array): ops.Params {
+    const put = (values: Float32Array | null | undefined): number => (values == null ? 0 : this.#copyIn([values.length], values, owned).ptr);
+    return { weight: put(p.gamma), bias: put(p.beta), runningMean: put(movingMean), runningVar: put(movingVariance) };
   }
 }

@@ -77,11 +77,6 @@ export function defineBatchNormalization(tf: Tf, rt: Runtime, base: BatchNormali
       return result;
     }
 
-    /** @internal bytes this layer keeps in wasm memory between calls (the saved input) */
-    get wasmBytes(): number {
-      return this.#fused.savedBytes;
-    }
-
     // Everything else (int tensors, empty or rank-1 or rank-6 inputs, several inputs, a
     // backend without synchronous reads) is tfjs's own call(), with tfjs's own errors.
     #fusable(x: tfc.Tensor): boolean {
