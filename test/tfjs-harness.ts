@@ -35,24 +35,11 @@ export function moveAxisLast(values: Values, shape: readonly number[], axis: num
   const C = shape[axis]!;
   const after = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const out = new Float64Array(values.length);
+  // Element (n, c, s) of [before, C, after] moves to (n, s, c).
   for (let n = 0; n < before; n++) {
     for (let c = 0; c < C; c++) {
       for (let s = 0; s < after; s++) out[(n * after + s) * C + c] = values[(n * C + c) * after + s]!;
     }
   }
   return { values: out, shape: [...shape.slice(0, axis), ...shape.slice(axis + 1), C] };
-}
-
-/** The inverse of moveAxisLast, for results computed channels-last. */
-export function moveLastAxisTo(values: Values, shape: readonly number[], axis: number): Float64Array {
-  const before = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const C = shape[axis]!;
-  const after = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const out = new Float64Array(values.length);
-  for (let n = 0; n < before; n++) {
-    for (let c = 0; c < C; c++) {
-      for (let s = 0; s < after; s++) out[(n * C + c) * after + s] = values[(n * after + s) * C + c]!;
-    }
-  }
-  return out;
 }
