@@ -106,8 +106,10 @@ export function summarize(runs, epochs) {
     const mine = runs.filter((r) => r.variant === variant);
     if (mine.length === 0) continue;
     const times = mine.flatMap((r) => r.seconds).sort((a, b) => a - b);
+    // The no-BN network trains fewer epochs (it is only timed).
+    const trained = Math.min(epochs, ...mine.map((r) => r.accuracy.length));
     out[variant] = {
-      accuracy: Array.from({ length: epochs }, (_, e) => ({ mean: mean(mine.map((r) => r.accuracy[e])), sd: sd(mine.map((r) => r.accuracy[e])) })),
+      accuracy: Array.from({ length: trained }, (_, e) => ({ mean: mean(mine.map((r) => r.accuracy[e])), sd: sd(mine.map((r) => r.accuracy[e])) })),
       medianEpochSeconds: times[times.length >> 1],
     };
   }
