@@ -129,6 +129,9 @@ async function epochRows(rounds) {
   return [{ backend: 'cpu', digits: EPOCH_DIGITS, rounds, seconds }];
 }
 
+// BN's share from two noisy epoch times: below zero only by noise.
+const share = (without, withBn) => `${Math.max(0, 100 * (1 - without / withBn)).toFixed(0)}%`;
+
 function markdown(rows, epochs) {
   const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const lines = [
@@ -146,8 +149,8 @@ function markdown(rows, epochs) {
     const s = e.seconds;
     lines.push('');
     lines.push(`End to end, one epoch of the experiments/tfjs-cnn.mjs conv net on ${e.digits} digits, ${e.backend} backend, median of ${e.rounds}: ` +
-      `tfjs BN ${s.tfjs.toFixed(2)} s (BN ${(100 * (1 - s.none / s.tfjs)).toFixed(0)}% of it), ours ${s.ours.toFixed(2)} s ` +
-      `(BN ${(100 * (1 - s.none / s.ours)).toFixed(0)}%), no BN ${s.none.toFixed(2)} s; speedup ${(s.tfjs / s.ours).toFixed(2)}×.`);
+      `tfjs BN ${s.tfjs.toFixed(2)} s (BN ${share(s.none, s.tfjs)} of it), ours ${s.ours.toFixed(2)} s ` +
+      `(BN ${share(s.none, s.ours)}), no BN ${s.none.toFixed(2)} s; speedup ${(s.tfjs / s.ours).toFixed(2)}×.`);
   }
   return lines.join('\n');
 }
