@@ -182,10 +182,11 @@ describe.each(BACKENDS)('batchnorm-wasm/tfjs in models on the %s backend', (back
     const x = tf.randomNormal([1600, 3], 0, 1, 'float32', 1), y = tf.randomNormal([1600, 2], 0, 1, 'float32', 2);
     await model.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
     const wasm = bnw.runtime.memoryUsage();
-    const tensors = tf.memory().numTensors;
+    const tensors = tf.memory().numTensors, buffers = tf.engine().backend.numDataIds();
     await model.fit(x, y, { epochs: 10, batchSize: 16, verbose: 0 });
     expect(bnw.runtime.memoryUsage()).toEqual(wasm);
     expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.engine().backend.numDataIds()).toBe(buffers);
     // What stays between calls is the one saved batch: 16 rows of 4 channels.
     expect(wasm.liveTensors - before.liveTensors).toBe(1);
     expect(wasm.bytesAllocated - before.bytesAllocated).toBe(16 * 4 * 4);
