@@ -11,9 +11,10 @@
 // For ours, the same calls split in two: the kernels alone (the package's BatchNorm2d on
 // tensors already in wasm memory, forward + backward) and the copies between tfjs and wasm
 // memory a train step makes (x in, y out, dy in, dx out; inference: x in, y out).
-// The end-to-end row is one epoch of the experiments/tfjs-cnn.mjs conv net on 500 MNIST
-// digits (cpu backend only: tfjs-backend-wasm cannot train a convolution), with tfjs's BN,
-// ours and none; BN's share of the epoch is 1 − time without BN / time with it.
+// The end-to-end rows are one epoch of an experiments/tfjs-cnn.mjs network on 500 MNIST
+// digits, with tfjs's BN, ours and none: the conv net on the cpu backend, the pointwise net
+// on the wasm backend (tfjs-backend-wasm cannot train a convolution). BN's share of the
+// epoch is 1 − time without BN / time with it.
 import { performance } from 'node:perf_hooks';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -115,18 +116,24 @@ export async function benchTfjsLayer({ quick = false, epoch = true } = {}) {
 // The three variants in interleaved rounds after a warm-up epoch, the median round each:
 // an epoch takes seconds, long enough for someone else's work to land in one of them.
 async function epochRows(rounds) {
-  const { trainVariant, loadSplit, VARIANTS } = await import('../experiments/tfjs-cnn.mjs');
-  await tf.setBackend('cpu');
-  await tf.ready();
-  const bnw = await createTfjsBatchNorm(tf);
+  const { trainVariant, loadSplit, networkFor, VARIANTS } = await import('../experiments/tfjs-cnn.mjs');
   const digits = await loadSplit(EPOCH_DIGITS, 100);
-  for (const variant of VARIANTS) await trainVariant({ variant, bnw, digits: { ...digits, train: { ...digits.train, count: 64 } }, seed: 1, epochs: 1 });
-  const times = Object.fromEntries(VARIANTS.map((v) => [v, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const variant of VARIANTS) times[variant].push((await trainVariant({ variant, bnw, digits, seed: 1, epochs: 1 })).seconds[0]);
+  const rows = [];
+  for (const backend of ['wasm', 'cpu']) {
+    await tf.setBackend(backend);
+    await tf.ready();
+    const bnw = await createTfjsBatchNorm(tf);
+    const network = networkFor(backend);
+    const epoch = async (variant, part) => (await trainVariant({ variant, bnw, digits: part, seed: 1, epochs: 1, network })).seconds[0];
+    for (const variant of VARIANTS) await epoch(variant, { ...digits, train: { ...digits.train, count: 64 } });
+    const times = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of VARIANTS) times[variant].push(await epoch(variant, digits));
+    }
+    const seconds = Object.fromEntries(VARIANTS.map((v) => [v, times[v].sort((a, b) => a - b)[times[v].length >> 1]]));
+    rows.push({ backend, network, digits: EPOCH_DIGITS, rounds, seconds });
   }
-  const seconds = Object.fromEntries(VARIANTS.map((v) => [v, times[v].sort((a, b) => a - b)[times[v].length >> 1]]));
-  return [{ backend: 'cpu', digits: EPOCH_DIGITS, rounds, seconds }];
+  return rows;
 }
 
 // BN's share from two noisy epoch times: below zero only by noise.
@@ -148,7 +155,7 @@ function markdown(rows, epochs) {
   for (const e of epochs) {
     const s = e.seconds;
     lines.push('');
-    lines.push(`End to end, one epoch of the experiments/tfjs-cnn.mjs conv net on ${e.digits} digits, ${e.backend} backend, median of ${e.rounds}: ` +
+    lines.push(`End to end, one epoch of the experiments/tfjs-cnn.mjs ${e.network} network on ${e.digits} digits, ${e.backend} backend, median of ${e.rounds}: ` +
       `tfjs BN ${s.tfjs.toFixed(2)} s (BN ${share(s.none, s.tfjs)} of it), ours ${s.ours.toFixed(2)} s ` +
       `(BN ${share(s.none, s.ours)}), no BN ${s.none.toFixed(2)} s; speedup ${(s.tfjs / s.ours).toFixed(2)}×.`);
   }

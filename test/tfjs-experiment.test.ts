@@ -1,10 +1,10 @@
-// The end-to-end experiment's code on a few digits: the same seed trains the conv net to the
-// same test accuracy with tfjs's BatchNormalization and with ours.
+// The end-to-end experiment's code on a few digits: the same seed trains each network to
+// the same test accuracy with tfjs's BatchNormalization and with ours.
 import { describe, it, expect } from 'vitest';
 import { tf, useBackend } from './tfjs-harness.js';
 import { createTfjsBatchNorm } from '../src/tfjs/index.node.js';
 // @ts-expect-error: plain JavaScript without type declarations
-import { loadSplit, summarize, trainVariant } from '../experiments/tfjs-cnn.mjs';
+import { loadSplit, networkFor, summarize, trainVariant } from '../experiments/tfjs-cnn.mjs';
 
 interface Run {
   variant: string;
@@ -13,15 +13,16 @@ interface Run {
 }
 
 describe('experiments/tfjs-cnn.mjs', () => {
-  it('trains tfjs\'s and our BN to the same accuracy from the same seed', async () => {
-    await useBackend('cpu');
+  it.each(['cpu', 'wasm'])('trains tfjs\'s and our BN to the same accuracy from the same seed (%s backend)', async (backend) => {
+    await useBackend(backend);
+    const network = networkFor(backend);
     const bnw = await createTfjsBatchNorm(tf);
     const digits = await loadSplit(64, 100);
     const runs: Run[] = [];
     const kept: number[] = [];
     for (const variant of ['tfjs', 'ours']) {
       const before = tf.memory().numTensors;
-      runs.push(await trainVariant({ variant, bnw, digits, seed: 4, epochs: 2 }));
+      runs.push(await trainVariant({ variant, bnw, digits, seed: 4, epochs: 2, network }));
       kept.push(tf.memory().numTensors - before);
     }
     // tfjs keeps a few tensors of every compiled model (its optimizer's); ours adds none.
