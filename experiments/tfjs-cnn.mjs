@@ -136,7 +136,7 @@ export function summarize(runs, epochs) {
 export function reportLines(summary, config) {
   const lines = [];
   const pct = (x) => `${(100 * x).toFixed(1)}%`;
-  lines.push(`# TensorFlow.js conv net on MNIST digits: tfjs's BatchNormalization against batchnorm-wasm/tfjs`);
+  lines.push(`# TensorFlow.js on MNIST digits (${networkFor(config.backend)} network): tfjs's BatchNormalization against batchnorm-wasm/tfjs`);
   lines.push('');
   lines.push(`${config.seeds} seeds, ${config.epochs} epochs of ${config.train} training digits (batch ${config.batch}, SGD lr ${config.lr}), ` +
     `test accuracy on ${config.test} other digits; ${networkFor(config.backend)} network, tfjs ${tf.version.tfjs}, ${config.backend} backend. ` +
