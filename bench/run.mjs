@@ -5,8 +5,9 @@
 //
 //   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100]
 //
-// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg and
-// docs/performance.md (rendered from latest.json by bench/page.mjs).
+// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg,
+// bench/results/scaling.svg (the threads axis) and docs/performance.md (rendered from
+// latest.json by bench/page.mjs).
 // A peer that cannot be loaded is reported as unavailable with the reason; it never stops
 // the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
 // in batches and are divided back to one call.
@@ -22,7 +23,7 @@ import { Workspace, forwardTrain } from '../dist/ops.js';
 import { allocate, free } from '../dist/heap.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
-import { sweepChart } from './chart.mjs';
+import { scalingChart, sweepChart } from './chart.mjs';
 import { fmtRatio, fmtTime, writePerformancePage } from './page.mjs';
 import { machine } from '../scripts/generated.mjs';
 
@@ -455,6 +456,8 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
+  const threadCounts = Object.keys(threaded).map(Number);
+  if (threadCounts.length > 0) writeFileSync(new URL('scaling.svg', RESULTS), scalingChart(results, threadCounts));
   writePerformancePage(out);
   for (const trt of Object.values(threaded)) trt.dispose();
 
@@ -495,7 +498,7 @@ async function main() {
     print(`Left out by --quick: ${[...skipped].join('; ')}.`);
   }
   print();
-  print(`Wrote bench/results/latest.json${sweep.length > 1 ? ' and bench/results/sweep.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  print(`Wrote bench/results/latest.json${sweep.length > 1 ? ', bench/results/sweep.svg' : ''}${threadCounts.length > 0 ? ', bench/results/scaling.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
 await main();
