@@ -22,7 +22,7 @@
 // f32_bn_backward_reduce_* alone, and f32_bn_backward_fold then f32_bn_backward_apply_*.
 
 import {
-  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_IN_LANES,
+  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_SPLIT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_IN_LANES,
   PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
 } from "./limits";
 import {
@@ -528,10 +528,11 @@ function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, co
   }
 }
 
-// The channels of a part of the interleaved sums: units of INTERLEAVED_UNIT channels.
+// The channels of a part of the interleaved sums: units of INTERLEAVED_UNIT channels, or
+// the whole chunk for rows narrower than MIN_SPLIT_ROW.
 // @ts-ignore: decorator
 @inline function interleavedDotsChannels(C: i32, part: i32, parts: i32): void {
-  partChannels(C, CHUNK, INTERLEAVED_UNIT, part, parts);
+  partChannels(C, CHUNK, C < MIN_SPLIT_ROW ? CHUNK : INTERLEAVED_UNIT, part, parts);
 }
 
 // Training coefficients, dγ and dβ of channels [c0, c1) from their sums.

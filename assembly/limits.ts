@@ -49,6 +49,10 @@ export const MAX_ROW_IN_LANES: i32 = 64;
 // multiple of four so that no unit boundary falls inside a v128 group of columns.
 export const INTERLEAVED_UNIT: i32 = 16;
 
+// Interleaved rows of fewer channels (1 KiB) are reduced by one part: split by channels,
+// every part would stream all the rows for a few cache lines of each.
+export const MIN_SPLIT_ROW: i32 = 256;
+
 // Rows per unit of a split elementwise pass: the four-row groups of the interleaved passes.
 export const ROW_UNIT: i32 = 4;
 

@@ -18,7 +18,8 @@
 //    never cross a chunk and start on a column multiple of four within it, so no part's
 //    range ends inside a v128 group that one thread summed whole; interleaved statistics,
 //    whose re-summing of far columns is decided per chunk, take whole chunks (with C up to
-//    CHUNK they run on part 0 alone).
+//    CHUNK they run on part 0 alone), and so do interleaved sums over rows narrower than
+//    MIN_SPLIT_ROW (limits.ts).
 //  - Elementwise passes split by rows (interleaved) or samples (planar) in units of
 //    ROW_UNIT, since every element's arithmetic is the same in any row.
 // Parts take consecutive units: part p has units [⌊U·p/parts⌋, ⌊U·(p+1)/parts⌋).

@@ -39,6 +39,7 @@ export function thresholdCases(k: Kernels): Case[] {
   const SHORT_ROW = g(k, 'SHORT_ROW'), COLUMNS = g(k, 'COLUMNS'), CHUNK = g(k, 'CHUNK'), BLOCK = g(k, 'BLOCK');
   const MAX_ROW_IN_ORDER = g(k, 'MAX_ROW_IN_ORDER'), MAX_ROW_IN_LANES = g(k, 'MAX_ROW_IN_LANES');
   const MAX_BLOCK_ROWS = g(k, 'MAX_BLOCK_ROWS'), DOT_TERMS = g(k, 'DOT_TERMS'), UNIT = g(k, 'INTERLEAVED_UNIT');
+  const MIN_SPLIT_ROW = g(k, 'MIN_SPLIT_ROW');
   const L2 = g(k, 'L2_BYTES') / 4;
   const cases: Case[] = [];
   const around = (T: number): number[] => [T - 1, T, T + 1];
@@ -66,7 +67,8 @@ export function thresholdCases(k: Kernels): Case[] {
   for (const R of around(MAX_BLOCK_ROWS)) interleaved(`MAX_BLOCK_ROWS rows ${R}`, R, 5, 'jump');
   for (const R of around(DOT_TERMS)) interleaved(`DOT_TERMS rows ${R}`, R, 7);
   for (const C of around(CHUNK)) interleaved(`CHUNK channels ${C}`, 9, C);
-  for (const C of around(UNIT)) interleaved(`INTERLEAVED_UNIT channels ${C}`, 33, C);
+  for (const C of around(MIN_SPLIT_ROW)) interleaved(`MIN_SPLIT_ROW channels ${C}`, 33, C);
+  for (const C of around(MIN_SPLIT_ROW + UNIT)) interleaved(`INTERLEAVED_UNIT channels ${C}`, 21, C);
   for (const R of [L2 / 64, L2 / 64 + 1]) interleaved(`L2 interleaved ${R}x64`, R, 64, 'jump');
   for (const R of [1, 2, 3, 4, 5]) interleaved(`rows ${R}`, R, 6);
   interleaved('far columns in some units of a chunk', 300, 64, 'jumpSome');
