@@ -20,8 +20,9 @@
 //    whose re-summing of far columns is decided per chunk, take whole chunks (with C up to
 //    CHUNK they run on part 0 alone), and so do interleaved sums over rows narrower than
 //    MIN_SPLIT_ROW (limits.ts).
-//  - Elementwise passes split by rows (interleaved) or samples (planar) in units of
-//    ROW_UNIT, since every element's arithmetic is the same in any row.
+//  - Elementwise passes split by rows in units of ROW_UNIT: interleaved rows, planar rows of
+//    S values (samples, where short rows are read as columns), since every element's
+//    arithmetic is the same in any row.
 // Parts take consecutive units: part p has units [⌊U·p/parts⌋, ⌊U·(p+1)/parts⌋).
 
 import { CHUNK, COLUMNS } from "./limits";
