@@ -66,6 +66,19 @@ describe('the API reference (docs/api)', () => {
       await rm(out, { recursive: true, force: true });
     }
   });
+
+  it('names only public things: what a class extends, implements, inherits or overrides links to its page', () => {
+    const unlinked: string[] = [];
+    for (const page of filesUnder(join(repoRoot, 'docs', 'api'))) {
+      const lines = read(join('docs', 'api', page)).split('\n');
+      lines.forEach((line, i) => {
+        if (!/^#+ (Extends|Implements|Inherited from|Overrides|Implementation of)$/.test(line)) return;
+        const target = lines[i + 2] ?? '';
+        if (!/^(- )?\[/.test(target)) unlinked.push(`docs/api/${page}:${i + 3}: ${line.replace(/^#+ /, '')} ${target}`);
+      });
+    }
+    expect(unlinked).toEqual([]);
+  });
 });
 
 describe('README tables', () => {
