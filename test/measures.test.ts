@@ -134,14 +134,17 @@ describe('issue 8 measures on hand-worked networks', () => {
     };
     const plain = train(rt, data, options, () => {});
     const at = [0, 3, 6];
-    const measured = train(rt, data, { ...options, gradNormAt: at, icsAt: at, icsLinear: 1 }, () => {});
+    const measured = train(rt, data, { ...options, gradNormAt: at, icsAt: at }, () => {});
     expect(measured.testAccuracy).toEqual(plain.testAccuracy);
     expect(measured.trainAccuracy).toEqual(plain.trainAccuracy);
     expect(measured.lossWindows).toEqual(plain.lossWindows);
     expect(measured.gradNorms).toHaveLength(3);
     for (const norms of measured.gradNorms) expect(norms).toHaveLength(3);
     expect(measured.ics).toHaveLength(3);
-    for (const m of measured.ics) expect(m.cosine).toBeLessThanOrEqual(1 + 1e-6);
-    expect(() => train(rt, data, { ...options, momentum: 0.9, icsAt: at }, () => {})).toThrow(/needs plain SGD \(momentum 0\)/);
+    for (const layers of measured.ics) {
+      expect(layers).toHaveLength(2);
+      for (const m of layers) expect(m.cosine).toBeLessThanOrEqual(1 + 1e-6);
+    }
+    expect(() => train(rt, data, { ...options, momentum: 0.9, icsAt: at }, () => {})).toThrow(/needs plain SGD \(momentum 0, constant rate\)/);
   });
 });
