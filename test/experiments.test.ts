@@ -124,23 +124,24 @@ describe('SampleNoise: Santurkar et al.\'s noise per activation and per sample, 
   it('draws per sample, anew each step; hold replays; eval passes through; backward scales dy like forward scales x', async () => {
     const rt = await initDist();
     const noise = new SampleNoise(rt, 3, { rng: new nnDist.Rng(4) });
+    const values = (t: { data: Float32Array }): number[] => Array.from(t.data);
     const x = rt.tensor([2, 3], [1, 1, 1, 1, 1, 1]);
-    const first = Array.from(noise.forward(x).data);
+    const first = values(noise.forward(x));
     // Two samples with the same input get different noise.
     expect(first.slice(0, 3)).not.toEqual(first.slice(3));
-    const second = Array.from(noise.forward(x).data);
+    const second = values(noise.forward(x));
     expect(second).not.toEqual(first);
     noise.hold = true;
-    expect(Array.from(noise.forward(x).data)).toEqual(second);
+    expect(values(noise.forward(x))).toEqual(second);
     const dy = rt.tensor([2, 3], [1, 1, 1, 1, 1, 1]);
     // With x = 1: y = a + b, and dx = a·dy.
     const withX2 = rt.tensor([2, 3], [2, 2, 2, 2, 2, 2]);
-    const y2 = Array.from(noise.forward(withX2).data);
-    const dx = Array.from(noise.backward(dy)!.data);
+    const y2 = values(noise.forward(withX2));
+    const dx = values(noise.backward(dy));
     dx.forEach((a, i) => expect(y2[i]! - second[i]!).toBeCloseTo(a, 5));
     noise.hold = false;
     noise.eval();
-    expect(Array.from(noise.forward(x).data)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(values(noise.forward(x))).toEqual([1, 1, 1, 1, 1, 1]);
     for (const t of [x, dy, withX2]) t.dispose();
     noise.dispose();
   });
