@@ -4,9 +4,14 @@
 // number comes from results.json; nothing here judges a claim.
 
 const MARK = { held: '✅ held', 'did not hold': '❌ did not hold', inconclusive: '❔ inconclusive' };
-const SPEED_PHRASE = 'steps per second';
 
-const num = (v, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : Number(v.toPrecision(digits)).toString());
+// Three significant digits; very large or small magnitudes in exponent form.
+function num(v, digits = 3) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return 'n/a';
+  const size = Math.abs(v);
+  return size !== 0 && (size >= 1e5 || size < 1e-3) ? v.toExponential(digits - 1) : Number(v.toPrecision(digits)).toString();
+}
+const count = (n) => n.toLocaleString('en-US');
 const pct = (v) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 const initName = (s) => (typeof s === 'number' ? `σ=${s}` : s);
@@ -103,13 +108,13 @@ function trainedSection(config, seeds) {
   const total = rows.reduce((n, [, runs, steps]) => n + runs * steps, 0);
   return ['## What this run trained', '',
     table(['experiment', 'networks per seed', 'steps each'], rows),
-    '', `${rows.reduce((n, [, runs]) => n + runs, 0)} networks and ${total} SGD steps of batch 60 per seed, ${seeds * total} in all.`, ''];
+    '', `${rows.reduce((n, [, runs]) => n + runs, 0)} networks and ${count(total)} SGD steps of batch 60 per seed, ${count(seeds * total)} in all.`, ''];
 }
 
 function speedSection(speed) {
   const tf = speed.tfjs;
   return ['## Speed: train steps per second', '',
-    `The Figure 1 network, one SGD step on a batch of 60 (forward, loss, backward, update), single thread, measured after the study on this machine (${SPEED_PHRASE} vary from run to run and are not in results.json). The TF.js version is the same math with tf ops and \`optimizer.minimize\`.`, '',
+    `The Figure 1 network, one SGD step on a batch of 60 (forward, loss, backward, update), single thread, measured after the study on this machine (timings vary from run to run and are not in results.json). The TF.js version is the same math with tf ops and \`optimizer.minimize\`.`, '',
     table(['implementation', 'BN net', 'no-BN net'], [
       [`batchnorm-wasm (${speed.ours.simd ? 'SIMD' : 'scalar'})`, num(speed.ours.bn), num(speed.ours.baseline)],
       ['batchnorm-wasm (scalar build)', num(speed.scalar.bn), num(speed.scalar.baseline)],
@@ -125,9 +130,9 @@ export function writeReport(results, { speed, figures, run }) {
   const { config, steps, seeds, seed, data } = results;
   const s = config.schedule;
   const lines = [];
-  lines.push(`Data: the full MNIST from ${data.source}: ${data.train} training digits, the last ${data.validation} of the training file held out for validation (every rate and Dropout rate is chosen there), and the ${data.test} test digits, on which alone accuracy is reported. `
+  lines.push(`Data: the full MNIST from ${data.source}: ${count(data.train)} training digits, the last ${count(data.validation)} of the training file held out for validation (every rate and Dropout rate is chosen there), and the ${count(data.test)} test digits, on which alone accuracy is reported. `
     + `${seeds} seeds derived from \`--seed ${seed}\`; each seed fixes the initial weights, batch order and noise, shared by the models it compares. `
-    + `Figure 1 runs ${steps} SGD steps of batch 60 (the paper: 50,000); the other experiments: ${Object.entries(s).filter(([k]) => k !== 'figure1').map(([k, v]) => `${k} ${v}`).join(', ')} steps. `
+    + `Figure 1 runs ${count(steps)} SGD steps of batch 60 (the paper: 50,000); the other experiments: ${Object.entries(s).filter(([k]) => k !== 'figure1').map(([k, v]) => `${k} ${count(v)}`).join(', ')} steps. `
     + `This run took ${run.seconds.toFixed(0)} s on ${run.threads} worker threads.`, '');
   lines.push('Each claim is a paired per-seed value (BN minus baseline, or BN over baseline, on runs from the same initial weights and batches); the effect is its mean over seeds (geometric for ratios) with a 95% Student t interval. '
     + 'The verdict comes from the interval alone: **held** when the whole interval lies on the side the paper claims, **did not hold** when it lies on the other side, **inconclusive** when it contains no effect. '
