@@ -63,7 +63,8 @@ function detailSections(results) {
   const f1 = runs.figure1;
   lines.push(`Figure 1 rates chosen on validation, per seed: BN ${f1.map((r) => r.rates.bn).join(', ')}; baseline ${f1.map((r) => r.rates.baseline).join(', ')}. `
     + `Validation accuracy of the tuning runs (mean over seeds) by rate {${config.figure1.rateGrid.join(', ')}}: BN ${config.figure1.rateGrid.map((_, i) => pct(mean(f1.map((r) => r.tuning.bn[i])))).join(', ')}; `
-    + `baseline ${config.figure1.rateGrid.map((_, i) => pct(mean(f1.map((r) => r.tuning.baseline[i])))).join(', ')}.`, '');
+    + `baseline ${config.figure1.rateGrid.map((_, i) => pct(mean(f1.map((r) => r.tuning.baseline[i])))).join(', ')}.`
+    + (f1.some((r) => [r.rates.bn, r.rates.baseline].includes(config.figure1.rateGrid.at(-1))) ? ' A rate at the top of the grid was chosen: a wider grid might choose a higher one.' : ''), '');
   lines.push(table(['model', 'final test acc, tuned rate', `final test acc, rate ${config.figure1.sharedRate}`], [['BN', 'bn'], ['baseline', 'baseline']].map(([name, m]) =>
     [name, f1.map((r) => pct(r.tuned[m].finalTest)).join(', '), f1.map((r) => pct(r.shared[m].finalTest)).join(', ')])), '');
   const lr = runs.learningRate;

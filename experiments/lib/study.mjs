@@ -20,7 +20,7 @@ export const CONFIG = Object.freeze({
   // small random Gaussian values" (no scale, no rate given): N(0, 0.01²); each model at its
   // best rate from `rateGrid` on validation, and both at the one `sharedRate` as well.
   figure1: Object.freeze({
-    hidden: Object.freeze([100, 100, 100]), init: 0.01, rateGrid: Object.freeze([0.1, 0.3, 1, 3]), sharedRate: 0.5, evalPoints: 20,
+    hidden: Object.freeze([100, 100, 100]), init: 0.01, rateGrid: Object.freeze([0.1, 0.3, 1, 3, 10]), sharedRate: 0.5, evalPoints: 20,
   }),
   // Santurkar et al.'s networks all train: Glorot init, one rate for all three, plain SGD
   // (the ICS measure replays an SGD step). Landscape: at `probePoints` checkpoints, each the
