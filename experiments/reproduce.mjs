@@ -135,7 +135,7 @@ async function main() {
     const command = ['npm run reproduce --', ...argv].join(' ');
     await writeFile(path.join(DOCS, 'results.json'), json);
     await writeFile(path.join(DOCS, 'results.md'), generatedHeader({ title: 'Batch normalization\'s claims on the full MNIST, with statistics', command })
-      + writeReport(results, { speed, figures: [], run }).body);
+      + `\n${writeReport(results, { speed, figures: [], run }).body}`);
   }
   progress.finish();
   process.stdout.write(`${report.summary}\nWrote ${path.join(out, 'results.json')}, report.md and ${Object.keys(specs).length} figures in ${seconds.toFixed(0)} s (seed ${seed}, ${seeds} seeds, ${steps} steps${full ? ', full; docs/results.md and docs/results.json too' : ''}).\n`);
