@@ -204,6 +204,11 @@ export function train(rt, data, options, tick) {
   if (icsAt.length > 0 && (momentum !== 0 || schedule !== 'constant')) {
     throw new RangeError(`icsAt: the ICS measure needs plain SGD (momentum 0, constant rate), got momentum ${momentum}, schedule ${schedule}`);
   }
+  // The landscape walk runs training forwards: noise or Dropout would draw from training's
+  // streams and change the run it measures.
+  if (probeAt.length > 0 && (noisy || dropout > 0)) {
+    throw new RangeError(`probeAt: the landscape walk needs a network without noise or Dropout, got noisy ${noisy}, dropout ${dropout}`);
+  }
   const { net, sigmoidInput } = buildNetwork(rt, {
     hidden, bn, noisy, initStd, initRng: new nn.Rng(seeds.init), noiseRng: new nn.Rng(seeds.noise),
     activation, dropout, dropoutRng: dropout > 0 ? new nn.Rng(seeds.dropout) : undefined,
