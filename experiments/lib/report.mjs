@@ -138,7 +138,9 @@ export function writeReport(results, { speed, figures, run }) {
     + '`npm run reproduce -- --full` runs 5 seeds of 50,000 Figure 1 steps and writes docs/results.md and docs/results.json; `npm start` runs the same code with 3 seeds of 2,500 steps.', '');
   lines.push('Each claim is a paired per-seed value (BN minus baseline, or BN over baseline, on runs from the same initial weights and batches); the effect is its mean over seeds (geometric for ratios) with a 95% Student t interval. '
     + 'The verdict comes from the interval alone: **held** when the whole interval lies on the side the paper claims, **did not hold** when it lies on the other side, **inconclusive** when it contains no effect. '
-    + `Accuracies are the mean of the last ${config.finalCheckpoints} checkpoints; where two models are scored on the same test digits, McNemar's exact test is reported beside the interval.`, '');
+    + `Accuracies are the mean of the last ${config.finalCheckpoints} checkpoints; where two models are scored on the same test digits, McNemar's exact test is reported beside the interval. `
+    + 'Rates and the Dropout rate are chosen on validation anew for every seed, so the intervals include the variation of that choice. '
+    + `Each interval is 95% on its own: over ${Object.keys(results.claims).length} claims, about one interval in twenty can miss its true effect by chance, and no correction for multiple comparisons is made.`, '');
   lines.push(...trainedSection(config, seeds));
   lines.push('## Claims', '', summaryTable(results), '');
   for (const id of Object.keys(results.claims)) lines.push(...claimSection(results, id));
