@@ -176,7 +176,9 @@ let weightM2: f64 = 0;
   const pm = meanP + (<usize>c << 3), pq = m2P + (<usize>c << 3);
   const ma = load<f64>(pm);
   const delta = mean - ma;
-  store<f64>(pm, ma + delta * weightMean);
+  // ±Inf on either side (an Inf in the data): the weighted sum keeps it, where
+  // ma + delta·w would give Inf − Inf = NaN; PyTorch's mean is ±Inf there.
+  store<f64>(pm, isFinite(delta) ? ma + delta * weightMean : ma * (1 - weightMean) + mean * weightMean);
   store<f64>(pq, load<f64>(pq) + m2 + delta * delta * weightM2);
 }
 
@@ -222,6 +224,8 @@ function settleBlock(p: usize, rows: i32, len: i32, stride: usize, meanP: usize,
     q = sumSquares;
   }
   if (!isFinite(d) || !isFinite(q)) {
+    // A shift of ±Inf (the mean so far is) would turn every value into NaN or Inf.
+    if (!isFinite(shift)) shift = 0;
     d = centredSums64(p, rows, len, stride, shift);
     q = sumSquares;
   }
@@ -457,7 +461,11 @@ export function expandColumns(src: usize, srcStep: usize, arrays: i32, Wc: i32, 
   const m2 = f64x2.max(f64x2.sub(q, f64x2.mul(d, dm)), f64x2.splat(0));
   const ma = v128.load(pm);
   const delta = f64x2.sub(mean, ma);
-  v128.store(pm, f64x2.add(ma, f64x2.mul(delta, f64x2.splat(weightMean))));
+  // mergeInto's rule for a running mean that is ±Inf, lane by lane.
+  const w = f64x2.splat(weightMean);
+  const chan = f64x2.add(ma, f64x2.mul(delta, w));
+  const weighted = f64x2.add(f64x2.mul(ma, f64x2.splat(1 - weightMean)), f64x2.mul(mean, w));
+  v128.store(pm, v128.bitselect(chan, weighted, f64x2.eq(f64x2.sub(delta, delta), f64x2.splat(0))));
   v128.store(pq, f64x2.add(f64x2.add(v128.load(pq), m2), f64x2.mul(f64x2.mul(delta, delta), f64x2.splat(weightM2))));
 }
 
@@ -510,9 +518,10 @@ function mergeColumns(W: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize, m
 
 function mergeColumn(c: i32, invNb: f64, shiftP: usize, dP: usize, qP: usize, mean: usize, m2: usize, block: usize, rows: i32, stride: usize): void {
   const o = <usize>c << 2;
-  const shift = load<f32>(shiftP + o);
+  let shift = load<f32>(shiftP + o);
   let d = <f64>load<f32>(dP + o), q = <f64>load<f32>(qP + o);
   if (!isFinite(d) || !isFinite(q)) {
+    if (!isFinite(shift)) shift = 0; // as in settleBlock
     d = centredSums64(block + o, rows, 1, stride, shift);
     q = sumSquares;
   }

@@ -5,7 +5,8 @@
 //
 //   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100]
 //
-// Prints Markdown tables and writes bench/results/latest.json and bench/results/sweep.svg.
+// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg and
+// docs/performance.md (rendered from latest.json by bench/page.mjs).
 // A peer that cannot be loaded is reported as unavailable with the reason; it never stops
 // the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
 // in batches and are divided back to one call.
@@ -18,9 +19,12 @@ import { init } from '../dist/index.node.js';
 // call the layer makes.
 import { layoutOf, sizeOf } from '../dist/shape.js';
 import { Workspace, forwardTrain } from '../dist/ops.js';
+import { allocate, free } from '../dist/heap.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { sweepChart } from './chart.mjs';
+import { fmtRatio, fmtTime, writePerformancePage } from './page.mjs';
+import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
 const RESULTS = new URL('results/', HERE);
@@ -170,12 +174,13 @@ function oursTasks(rt, w, L) {
   const dx = rt.tensor(w.shape);
   bn.forward(x, y);
   const k = rt.kernels;
-  const ws = new Workspace(rt.allocate(Workspace.bytes(L.C)), L.C);
+  const ws = new Workspace(allocate(rt, Workspace.bytes(L.C), 'bench'), L.C);
   const params = { weight: bn.weight.ptr, bias: bn.bias.ptr, runningMean: bn.runningMean.ptr, runningVar: bn.runningVar.ptr };
   const tasks = {
     'forward-train': () => { bn.training = true; bn.forward(x, y); },
     'forward-eval': () => { bn.training = false; bn.forward(x, y); },
-    backward: () => { bn.backward(dy, dx); },
+    // One forward (prepare) and many backwards: retainGraph keeps that forward usable.
+    backward: () => { bn.backward(dy, dx, { retainGraph: true }); },
     'train-step': () => { bn.training = true; bn.forward(x, y); bn.backward(dy, dx); },
   };
   const kernel = { 'forward-train': () => forwardTrain(k, L, x.ptr, y.ptr, params, MOMENTUM, EPS, ws) };
@@ -183,7 +188,7 @@ function oursTasks(rt, w, L) {
   const dispose = () => {
     for (const t of [x, dy, y, dx]) t.dispose();
     bn.dispose();
-    rt.free(ws.ptr, Workspace.bytes(L.C));
+    free(rt, ws.ptr, Workspace.bytes(L.C));
   };
   return { tasks, kernel, copy, dispose, prepare: { backward: () => { bn.training = true; bn.forward(x, y); } } };
 }
@@ -355,20 +360,6 @@ async function runWorkload(rt, w, ops, impls, torch) {
   return result;
 }
 
-function fmtTime(ms) {
-  if (ms === undefined) return '—';
-  const us = ms * 1000;
-  if (us < 10) return `${us.toFixed(2)} µs`;
-  if (us < 1000) return `${us.toPrecision(3)} µs`;
-  if (us < 1e6) return `${(us / 1000).toPrecision(3)} ms`;
-  return `${(us / 1e6).toPrecision(3)} s`;
-}
-
-function fmtRatio(x) {
-  if (!Number.isFinite(x)) return '—';
-  return x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
-}
-
 function summarize(result) {
   const copy = result.ops.copy.copy.ms;
   for (const op of OPS) {
@@ -440,11 +431,13 @@ async function main() {
     date: new Date().toISOString(), node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`,
     cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadavg: os.loadavg(), simd: rt.simd, quick: QUICK, config: CONFIG,
     torch: torch ? { version: torch.torch, date: torch.date, quick: torch.quick } : null,
+    caches: machine().caches, command: ['npm run bench', ...(args.length > 0 ? ['--', ...args] : [])].join(' '),
   };
   const out = { env, impls: IMPLS, traffic: TRAFFIC, unavailable, skipped: [...skipped], workloads: results, sweep };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
+  writePerformancePage(out);
 
   const print = (s = '') => process.stdout.write(`${s}\n`);
   print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);

@@ -258,7 +258,8 @@ function measureBatchNorm({ bn, x, dy, y, dx }: Session['probe']): Pick<Speed, '
     }
     return best;
   };
-  return { bnForwardUs: time(() => bn.forward(x, y)), bnBackwardUs: time(() => bn.backward(dy, dx)) };
+  // Many backwards after the last forward: retainGraph keeps that forward usable.
+  return { bnForwardUs: time(() => bn.forward(x, y)), bnBackwardUs: time(() => bn.backward(dy, dx, { retainGraph: true })) };
 }
 
 function postProgress(speed: Speed | null): void {

@@ -32,7 +32,7 @@ export function rangeError(argument: string, expected: string, got: unknown): Ra
   return new RangeError(`${argument}: expected ${expected}, got ${describe(got)}`);
 }
 
-/** `what` (a tensor or a layer) was used after dispose(); `hint` says what to do instead. */
+/** `what` (a tensor or a layer) was used after dispose(); `hint` says why or what to do instead. */
 export function disposedError(what: string, hint?: string): TypeError {
   return new TypeError(`${what} was disposed and cannot be used${hint === undefined ? '' : ` (${hint})`}`);
 }
@@ -51,6 +51,14 @@ function backwardOf(owner?: string): string {
 /** backward() with no forward() before it. */
 export function noForwardError(owner?: string): TypeError {
   return stateError(`${backwardOf(owner)}: expected a forward() first, got no saved input`);
+}
+
+/**
+ * backward() a second time after one forward(): gradients accumulate, so it would add them
+ * twice. PyTorch refuses this too ("Trying to backward through the graph a second time").
+ */
+export function secondBackwardError(owner?: string): TypeError {
+  return stateError(`${backwardOf(owner)}: expected a new forward() before this backward(), got a forward() that backward() already used (a second pass would accumulate the gradients twice)`);
 }
 
 /** The input forward() saved was disposed before backward(); `input` describes it ("Tensor [4, 3]"). */
@@ -87,4 +95,53 @@ export function checkNonNegativeInteger(argument: string, value: unknown): numbe
   if (typeof value !== 'number') throw typeError(argument, 'a non-negative integer', value);
   if (!Number.isSafeInteger(value) || value < 0) throw rangeError(argument, 'a non-negative integer', value);
   return value;
+}
+
+// Intrinsics of every typed array, captured once: they read the internal length and kind,
+// which a subclass's `length` getter or an own property cannot fake.
+const typedArrayPrototype = Object.getPrototypeOf(Int8Array.prototype) as object;
+const typedArrayName = Object.getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag)!.get as (this: unknown) => string | undefined;
+const typedArrayLength = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'length')!.get as (this: unknown) => number;
+
+type NumberArray = Float32Array | Float64Array;
+
+/**
+ * The read-once rule for array arguments: `length` is read once and every element once, by
+ * index (never by iteration, which an iterator can make disagree with `length`), into a new
+ * `Target`; what the caller validates and uses is that copy, so a getter cannot change it
+ * between the check and the use. A typed array is copied whole by the engine (BigInt kinds
+ * refused up front). `shapeNote` adds to the length message, e.g. " for shape [2, 3]".
+ */
+export function readNumbers<T extends NumberArray>(
+  argument: string, value: unknown, length: number, Target: new (length: number) => T, shapeNote = '',
+): T {
+  const expected = `an array-like of ${length} numbers`;
+  if (value === null || typeof value !== 'object') throw typeError(argument, expected, value);
+  const kind = typedArrayName.call(value);
+  if (kind !== undefined) {
+    if (kind.startsWith('Big')) throw typeError(argument, expected, value);
+    if (typedArrayLength.call(value) !== length) throw rangeError(argument, `${length} values${shapeNote}`, value);
+    const copy = new Target(length);
+    copy.set(value as ArrayLike<number>);
+    return copy;
+  }
+  const n: unknown = (value as { length?: unknown }).length;
+  if (typeof n !== 'number') throw typeError(argument, expected, value);
+  if (n !== length) throw rangeError(argument, `${length} values${shapeNote}`, value);
+  const copy = new Target(length);
+  for (let i = 0; i < length; i++) {
+    const v: unknown = (value as ArrayLike<unknown>)[i];
+    if (typeof v !== 'number') throw typeError(`${argument}[${i}]`, 'a number', v);
+    copy[i] = v;
+  }
+  return copy;
+}
+
+/** The read-once rule for arrays of anything: a plain copy read by index, `length` read once. */
+export function readArray(argument: string, value: unknown, expected: string): unknown[] {
+  if (!Array.isArray(value)) throw typeError(argument, expected, value);
+  const n = value.length;
+  const copy = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) copy[i] = value[i];
+  return copy;
 }

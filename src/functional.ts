@@ -2,18 +2,21 @@
 // norm (stats → merge across workers → elemt; backwardReduce → all-reduce → backwardElemt).
 // Per-channel quantities cross the boundary as Float64Array copies.
 import type { Runtime } from './runtime.js';
+import { scratch } from './heap.js';
 import type { Tensor } from './tensor.js';
 import {
-  checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, rangeError, typeError,
+  checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, readArray, readNumbers, typeError,
 } from './errors.js';
 import { checkBatchStatsCount, checkSameShape, inputLayout, type Layout } from './shape.js';
 import * as ops from './ops.js';
 
+/** Where the channel axis is: second (the default) or last. */
 export interface LayoutOptions {
   /** Channel axis last instead of second. Default false. */
   channelsLast?: boolean;
 }
 
+/** Options of rt.batchNormElemt() and rt.batchNormBackwardElemt(). */
 export interface ElemtOptions extends LayoutOptions {
   weight?: Tensor | null;
   bias?: Tensor | null;
@@ -22,6 +25,7 @@ export interface ElemtOptions extends LayoutOptions {
   out?: Tensor;
 }
 
+/** Options of rt.batchNorm(), torch.nn.functional.batch_norm's arguments. */
 export interface BatchNormFunctionalOptions extends ElemtOptions {
   runningMean?: Tensor | null;
   runningVar?: Tensor | null;
@@ -38,12 +42,14 @@ export interface ChannelStats {
   var: Float64Array;
 }
 
+/** The statistics rt.batchNormElemt() normalizes with. */
 export interface ElemtStats {
   mean: ArrayLike<number>;
   /** Biased variance, as batchNormStats and mergeChannelStats give it. */
   var: ArrayLike<number>;
 }
 
+/** Per-channel sums of the backward pass, from rt.batchNormBackwardReduce(), to be all-reduced across workers. */
 export interface BackwardSums {
   /** Σdy per channel: the bias gradient. */
   sumDy: Float64Array;
@@ -51,6 +57,7 @@ export interface BackwardSums {
   sumDyXmu: Float64Array;
 }
 
+/** Everything rt.batchNormBackwardElemt() needs: the forward statistics and the all-reduced sums. */
 export interface BackwardElemtStats extends ElemtStats, BackwardSums {
   /** Values per channel over all workers. */
   count: number;
@@ -72,11 +79,7 @@ function channelTensor(rt: Runtime, argument: string, t: Tensor | null | undefin
 // A copy, taken before anything is allocated: the values may view wasm memory (a layer's
 // runningMean.data, say), and growing the memory would detach them.
 function channelArray(argument: string, values: unknown, C: number): Float64Array {
-  if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') {
-    throw typeError(argument, `an array-like of ${C} numbers`, values);
-  }
-  if ((values as ArrayLike<number>).length !== C) throw rangeError(argument, `${C} values`, values);
-  return Float64Array.from(values as ArrayLike<number>);
+  return readNumbers(argument, values, C, Float64Array);
 }
 
 function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean): Layout {
@@ -86,7 +89,7 @@ function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean):
 
 // Allocate it before the output: a scratch allocation that fails must not strand a new tensor.
 function workspace(rt: Runtime, C: number): ops.Workspace {
-  return new ops.Workspace(rt.scratch(ops.Workspace.bytes(C), 'x'), C);
+  return new ops.Workspace(scratch(rt, ops.Workspace.bytes(C), 'x'), C);
 }
 
 function f64(rt: Runtime, ptr: number, C: number): Float64Array {
@@ -162,27 +165,37 @@ export function batchNormStats(rt: Runtime, x: Tensor, options?: LayoutOptions):
 
 /** Chan et al.'s merge of per-worker stats: what an all-gather of batchNormStats feeds. */
 export function mergeChannelStats(parts: readonly ChannelStats[]): ChannelStats {
-  if (!Array.isArray(parts) || parts.length === 0) throw typeError('parts', 'a non-empty array of ChannelStats', parts);
-  const first: unknown = (parts[0] as Partial<ChannelStats> | null | undefined)?.mean;
-  if (first === null || typeof first !== 'object' || typeof (first as ArrayLike<number>).length !== 'number') {
-    throw typeError('parts[0].mean', 'an array-like of per-channel means', first);
-  }
-  const C = (first as ArrayLike<number>).length;
+  const expected = 'a non-empty array of ChannelStats';
+  const list = readArray('parts', parts, expected);
+  if (list.length === 0) throw typeError('parts', expected, parts);
+  // Every part read once and checked before the merge starts.
+  let C = -1;
+  const read = list.map((part, i) => {
+    if (part === null || typeof part !== 'object') throw typeError(`parts[${i}]`, 'a ChannelStats ({ count, mean, var })', part);
+    const { count, mean, var: variance } = part as Partial<ChannelStats>;
+    if (C < 0) {
+      const length: unknown = (mean as { length?: unknown } | null | undefined)?.length;
+      if (typeof length !== 'number') throw typeError('parts[0].mean', 'an array-like of per-channel means', mean);
+      C = length;
+    }
+    return {
+      count: checkNonNegativeInteger(`parts[${i}].count`, count),
+      mean: channelArray(`parts[${i}].mean`, mean, C),
+      var: channelArray(`parts[${i}].var`, variance, C),
+    };
+  });
   const mean = new Float64Array(C), m2 = new Float64Array(C);
   let count = 0;
-  parts.forEach((part, i) => {
-    if (part === null || typeof part !== 'object') throw typeError(`parts[${i}]`, 'a ChannelStats ({ count, mean, var })', part);
-    checkNonNegativeInteger(`parts[${i}].count`, part.count);
-    const pm = channelArray(`parts[${i}].mean`, part.mean, C), pv = channelArray(`parts[${i}].var`, part.var, C);
-    if (part.count === 0) return;
+  for (const part of read) {
+    if (part.count === 0) continue;
     const n = count + part.count;
     for (let c = 0; c < C; c++) {
-      const delta = pm[c]! - mean[c]!;
+      const delta = part.mean[c]! - mean[c]!;
       mean[c] = mean[c]! + delta * (part.count / n);
-      m2[c] = m2[c]! + pv[c]! * part.count + delta * delta * (count * part.count / n);
+      m2[c] = m2[c]! + part.var[c]! * part.count + delta * delta * (count * part.count / n);
     }
     count = n;
-  });
+  }
   for (let c = 0; c < C; c++) m2[c] = count > 0 ? m2[c]! / count : NaN;
   return { count, mean, var: m2 };
 }

@@ -2,7 +2,7 @@
 // and a string without a scheme is a file path.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { initWith, type InitOptions } from './init.js';
 import type { Runtime } from './runtime.js';
 
@@ -15,13 +15,9 @@ function resolveUrl(spec: string): URL {
   return URL_SCHEME.test(spec) ? new URL(spec) : pathToFileURL(resolve(spec));
 }
 
-async function fetchUrl(url: URL): Promise<Response | BufferSource> {
-  if (url.protocol !== 'file:') return fetch(url);
-  try {
-    return await readFile(url);
-  } catch (cause) {
-    throw new Error(`batchnorm-wasm: cannot read the wasm module ${fileURLToPath(url)} (${(cause as Error).message})`, { cause });
-  }
+// A read that fails (ENOENT names the path) becomes compileSource's "loading ... failed".
+function fetchUrl(url: URL): Promise<Response | Uint8Array> {
+  return url.protocol === 'file:' ? readFile(url) : fetch(url);
 }
 
 export function init(options?: InitOptions): Promise<Runtime> {

@@ -1,9 +1,10 @@
 // init(): choose the build, get the module, instantiate. The entry points differ only in
 // how they find the bundled wasm and read a URL.
-import { Runtime } from './runtime.js';
-import { compileSource, instantiateKernels, simdSupported, type UrlReader, type WasmSource } from './wasm.js';
+import { makeRuntime, type Runtime } from './runtime.js';
+import { compileSource, instantiateKernels, simdSupported, WASM_SOURCES, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
 
+/** Options of init(); every field is optional. */
 export interface InitOptions {
   /**
    * The kernel module, or where to get it: a compiled WebAssembly.Module (required in
@@ -17,34 +18,48 @@ export interface InitOptions {
   debug?: boolean;
 }
 
+/** @internal */
 export interface Loader extends UrlReader {
   /** The package's own module for the chosen build. */
   bundled(simd: boolean): WasmSource | Promise<WasmSource>;
 }
 
+/** @internal */
 export async function initWith(loader: Loader, options: InitOptions = {}): Promise<Runtime> {
   if (options === null || typeof options !== 'object') throw typeError('opts', 'an object', options);
-  const simdOption = options.simd ?? 'auto';
+  // Only undefined means "default": null is refused as everywhere else.
+  const simdOption = options.simd === undefined ? 'auto' : options.simd;
   if (simdOption !== 'auto' && typeof simdOption !== 'boolean') throw typeError('opts.simd', "'auto', true or false", simdOption);
-  const debug = options.debug ?? false;
+  const debug = options.debug === undefined ? false : options.debug;
   if (typeof debug !== 'boolean') throw typeError('opts.debug', 'a boolean', debug);
+  const wasm = options.wasm;
+  if (wasm === null) throw typeError('opts.wasm', WASM_SOURCES, wasm);
   const supported = simdSupported();
   if (simdOption === true && !supported) {
     throw new TypeError('opts.simd: true, but this engine does not support WebAssembly SIMD (use \'auto\' or false)');
   }
   const simd = simdOption === 'auto' ? supported : simdOption;
-  const source = options.wasm ?? (await loader.bundled(simd));
+  const source = wasm ?? (await loader.bundled(simd));
   let module: WebAssembly.Module;
   try {
-    module = await compileSource(source, loader);
+    module = await compileSource(source, loader, wasm === undefined ? 'init()' : 'opts.wasm');
   } catch (cause) {
     if (cause instanceof WebAssembly.CompileError && !supported) {
       throw new TypeError('opts.wasm: this engine has no WebAssembly SIMD; pass batchnorm-wasm/scalar.wasm', { cause });
     }
+    // The caller passed nothing: say where the default is and what to do, not blame an option.
+    if (wasm === undefined) {
+      throw new Error(
+        `${(cause as Error).message}. That is where init() looks for the package's ${simd ? 'simd.wasm' : 'scalar.wasm'} by default `
+          + '(../build/ next to the package\'s code; a bundler that does not copy assets leaves it behind): copy build/simd.wasm and '
+          + 'build/scalar.wasm from batchnorm-wasm there, or pass init({ wasm }) (simdSupported() says which of the two to pass)',
+        { cause },
+      );
+    }
     throw cause;
   }
-  const rt = new Runtime(await instantiateKernels(module), debug);
-  if (options.wasm !== undefined && simdOption !== 'auto' && rt.simd !== simdOption) {
+  const rt = makeRuntime(await instantiateKernels(module), debug);
+  if (wasm !== undefined && simdOption !== 'auto' && rt.simd !== simdOption) {
     throw new TypeError(`opts.simd: ${simdOption}, but opts.wasm is the ${rt.simd ? 'SIMD' : 'scalar'} build`);
   }
   return rt;

@@ -8,7 +8,10 @@ import type { Layout } from './shape.js';
  * then f32 coefficients (4·C).
  */
 export class Workspace {
-  constructor(readonly ptr: number, readonly channels: number) {}
+  /** Frozen: its pointer and size are handed to kernels that trust them. */
+  constructor(readonly ptr: number, readonly channels: number) {
+    Object.freeze(this);
+  }
   static bytes(channels: number): number {
     return 48 * channels;
   }

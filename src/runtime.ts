@@ -1,15 +1,19 @@
 // A runtime: one wasm instance, its memory, and everything allocated in it. There is no
 // module-level state, so a SIMD and a scalar runtime can live side by side.
 import type { Kernels } from './wasm.js';
-import { Tensor } from './tensor.js';
-import { BatchNorm, type BatchNormOptions } from './batchnorm.js';
-import { disposedError, rangeError, stateError, typeError } from './errors.js';
+import { isTensor, makeTensor, markFreed, ownerHint, type Tensor } from './tensor.js';
+import { makeBatchNorm, type BatchNorm, type BatchNormOptions } from './batchnorm.js';
+import { installHeapAccess } from './heap.js';
+import { disposedError, readNumbers, stateError, typeError } from './errors.js';
 import { checkSameShape, checkShape, formatShape, sizeOf } from './shape.js';
 import * as functional from './functional.js';
 
 /** TLSF, the wasm heap, serves at most 1 GiB per block. */
 export const MAX_ALLOCATION_BYTES = 2 ** 30 - 16;
 
+/**
+ * What a runtime holds, from rt.memoryUsage(): a program that disposes everything gets back to zero live tensors and bytes.
+ */
 export interface MemoryUsage {
   /** Tensors allocated and not yet disposed (layer parameters included). */
   liveTensors: number;
@@ -19,66 +23,105 @@ export interface MemoryUsage {
   bytesReserved: number;
 }
 
+// Held only by this module: the constructor refuses any caller that does not have it.
+const INTERNAL = Symbol('batchnorm-wasm internal');
+
+let construct: (kernels: Kernels, debug: boolean) => Runtime;
+
+/**
+ * One wasm instance, its memory, and everything allocated in it: tensors, layers and the functional ops.
+ * Create one with init(); a SIMD and a scalar runtime can live side by side.
+ *
+ * @example
+ * ```js
+ * const rt = await init();
+ * const x = rt.tensor([2, 3], [1, 2, 3, 4, 5, 6]);
+ * const bn = rt.batchNorm1d(3);
+ * const y = bn.forward(x);
+ * for (const t of [x, y]) t.dispose();
+ * bn.dispose();
+ * rt.memoryUsage(); // { liveTensors: 0, bytesAllocated: 0, bytesReserved: … }
+ * ```
+ */
 export class Runtime {
-  /** true when the SIMD build runs, false for the scalar build. */
-  readonly simd: boolean;
-  /** @internal */ readonly kernels: Kernels;
-  /** @internal */ readonly memory: WebAssembly.Memory;
+  // Private, on a frozen instance: the kernels and the memory they index are the runtime's own.
+  readonly #kernels: Kernels;
+  readonly #simd: boolean;
+  readonly #debug: boolean;
   #liveTensors = 0;
   #bytesAllocated = 0;
   #scratchPtr = 0;
   #scratchBytes = 0;
-  #leaks: FinalizationRegistry<string> | null;
+  readonly #leaks: FinalizationRegistry<string> | null;
 
-  /** @internal use init() */
-  constructor(kernels: Kernels, debug: boolean) {
-    this.kernels = kernels;
-    this.memory = kernels.memory;
-    this.simd = Boolean(kernels.SIMD.value);
+  // Raw pointers in and out: module functions (heap.ts), not methods, so plain JS holding a
+  // runtime cannot free or hand out memory the kernels trust.
+  static {
+    construct = (kernels, debug) => new Runtime(INTERNAL, kernels, debug);
+    installHeapAccess({
+      allocate: (rt, bytes, argument) => rt.#allocate(bytes, argument),
+      free: (rt, ptr, bytes) => rt.#free(ptr, bytes),
+      scratch: (rt, bytes, argument) => rt.#scratch(bytes, argument),
+    });
+  }
+
+  /** Runtimes come from init(); this constructor refuses every other caller. */
+  private constructor(token: unknown, kernels: Kernels, debug: boolean) {
+    if (token !== INTERNAL) throw new TypeError('Runtime: use init() to make a runtime; the constructor is internal');
+    this.#kernels = kernels;
+    this.#simd = Boolean(kernels.SIMD.value);
+    this.#debug = debug;
     this.#leaks = debug
       ? new FinalizationRegistry((what) => console.warn(`batchnorm-wasm: ${what} was garbage-collected without dispose(); its memory stays allocated`))
       : null;
+    Object.freeze(this);
+  }
+
+  /** true when the SIMD build runs, false for the scalar build. */
+  get simd(): boolean {
+    return this.#simd;
+  }
+
+  /** @internal */
+  get kernels(): Kernels {
+    return this.#kernels;
+  }
+
+  /** @internal */
+  get memory(): WebAssembly.Memory {
+    return this.#kernels.memory;
   }
 
   /** A float32 tensor in wasm memory, zero-filled unless `data` is given. */
   tensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
     const dims = checkShape('shape', shape);
     const size = sizeOf(dims);
-    if (data !== undefined) {
-      if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
-        throw typeError('data', `an array-like of ${size} numbers`, data);
-      }
-      if (data.length !== size) throw rangeError('data', `${size} values for shape ${formatShape(dims)}`, data);
-    }
-    const source = data === undefined ? null : reader(data, this.memory);
+    // Copied and checked before the allocation: values that cannot become f32 leave nothing
+    // allocated, and a view of this runtime's memory (another tensor's .data) is read before
+    // growing the memory could detach it.
+    const values = data === undefined ? null : readNumbers('data', data, size, Float32Array, ` for shape ${formatShape(dims)}`);
     const t = this.newTensor(dims, size);
-    const view = t.data;
-    if (source === null) {
-      view.fill(0);
-      return t;
-    }
-    try {
-      view.set(source());
-    } catch (error) {
-      // Values that cannot become f32 (BigInt64Array, throwing getters): no half-made tensor.
-      t.dispose();
-      throw error;
-    }
+    if (values === null) t.data.fill(0);
+    else t.data.set(values);
     return t;
   }
 
+  /** PyTorch's BatchNorm1d(numFeatures): inputs `[N, C]` or `[N, C, L]` (`[N, L, C]` with channelsLast). */
   batchNorm1d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
-    return new BatchNorm(this, 1, numFeatures, options);
+    return makeBatchNorm(this, 1, numFeatures, options);
   }
 
+  /** PyTorch's BatchNorm2d(numFeatures): inputs `[N, C, H, W]` (`[N, H, W, C]` with channelsLast). */
   batchNorm2d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
-    return new BatchNorm(this, 2, numFeatures, options);
+    return makeBatchNorm(this, 2, numFeatures, options);
   }
 
+  /** PyTorch's BatchNorm3d(numFeatures): inputs `[N, C, D, H, W]` (`[N, D, H, W, C]` with channelsLast). */
   batchNorm3d(numFeatures: number, options?: BatchNormOptions): BatchNorm {
-    return new BatchNorm(this, 3, numFeatures, options);
+    return makeBatchNorm(this, 3, numFeatures, options);
   }
 
+  /** Live tensors, the bytes they and the layers' workspaces hold, and the size of the wasm memory. */
   memoryUsage(): MemoryUsage {
     return { liveTensors: this.#liveTensors, bytesAllocated: this.#bytesAllocated, bytesReserved: this.memory.buffer.byteLength };
   }
@@ -110,15 +153,20 @@ export class Runtime {
 
   /** @internal allocates a tensor without initializing it; `argument` is blamed if it is too big */
   newTensor(shape: readonly number[], size: number, argument = 'shape'): Tensor {
-    const t = new Tensor(this, shape, size, this.allocate(size * 4, argument));
+    // Callable from plain JS too: a size below the shape's would send kernels past the block.
+    const dims = checkShape('shape', shape);
+    if (size !== sizeOf(dims)) throw new RangeError(`size: expected ${sizeOf(dims)} for shape ${formatShape(dims)}, got ${size}`);
+    const t = makeTensor(this, dims, size, this.#allocate(size * 4, argument));
     this.#liveTensors++;
     this.#leaks?.register(t, `Tensor ${formatShape(shape)}`, t);
     return t;
   }
 
-  /** @internal */
+  /** @internal frees a tensor's memory (Tensor.dispose calls it); a freed tensor is left alone */
   release(t: Tensor): void {
-    this.free(t.ptr, t.size * 4);
+    if (!isTensor(t) || t.runtime !== this || t.ptr === 0) return;
+    this.#free(t.ptr, t.size * 4);
+    markFreed(t);
     this.#liveTensors--;
     this.#leaks?.unregister(t);
   }
@@ -132,8 +180,8 @@ export class Runtime {
     }
   }
 
-  /** @internal 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit */
-  allocate(bytes: number, argument = 'shape'): number {
+  /** 16-byte aligned bytes in wasm memory; a RangeError naming `argument` when they don't fit. */
+  #allocate(bytes: number, argument: string): number {
     this.checkAllocation(bytes, argument);
     let ptr: number;
     try {
@@ -151,17 +199,21 @@ export class Runtime {
     return ptr;
   }
 
-  /** @internal */
-  free(ptr: number, bytes: number): void {
+  /**
+   * In debug mode the block is filled with NaN first, so a `.data` view kept across
+   * dispose() reads NaN (until the memory is reused) instead of plausible stale values.
+   */
+  #free(ptr: number, bytes: number): void {
+    if (this.#debug) new Float32Array(this.memory.buffer, ptr, bytes >>> 2).fill(NaN);
     this.kernels.free(ptr);
     this.#bytesAllocated -= bytes;
   }
 
-  /** @internal a reusable region for one call's per-channel scratch; valid until the next call */
-  scratch(bytes: number, argument = 'x'): number {
+  /** A reusable region for one call's per-channel scratch; valid until the next call. */
+  #scratch(bytes: number, argument: string): number {
     if (bytes > this.#scratchBytes) {
-      const ptr = this.allocate(bytes, argument);
-      if (this.#scratchPtr !== 0) this.free(this.#scratchPtr, 0);
+      const ptr = this.#allocate(bytes, argument);
+      if (this.#scratchPtr !== 0) this.#free(this.#scratchPtr, 0);
       // Scratch is the runtime's own, not the caller's: it does not count as allocated.
       this.#bytesAllocated -= bytes;
       this.#scratchPtr = ptr;
@@ -184,23 +236,21 @@ export class Runtime {
 
   /** @internal the argument check every entry point shares */
   checkTensor(argument: string, t: unknown): Tensor {
-    if (!(t instanceof Tensor)) throw typeError(argument, 'a Tensor', t);
+    if (!isTensor(t)) throw typeError(argument, 'a Tensor', t);
     if (t.runtime !== this) {
       throw stateError(`${argument}: expected a Tensor of this runtime, got ${t} from another runtime (copy it with rt.tensor(t.shape, t.data))`);
     }
-    if (t.ptr === 0) throw disposedError(`${argument}: Tensor ${formatShape(t.shape)}`);
+    if (t.ptr === 0) throw disposedError(`${argument}: Tensor ${formatShape(t.shape)}`, ownerHint(t));
     return t;
+  }
+
+  static {
+    Object.freeze(this.prototype);
+    Object.freeze(this);
   }
 }
 
-type TypedArrayConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>;
-
-// `data` may view this runtime's own memory (another tensor's .data: the natural way to copy
-// one). Growing the memory for the new tensor detaches that view, so remember where it
-// points and read the same bytes through the new buffer.
-function reader(data: ArrayLike<number>, memory: WebAssembly.Memory): () => ArrayLike<number> {
-  if (!ArrayBuffer.isView(data) || data.buffer !== memory.buffer) return () => data;
-  const ctor = data.constructor as TypedArrayConstructor;
-  const { byteOffset, length } = data as unknown as { byteOffset: number; length: number };
-  return () => (data.buffer === memory.buffer ? data : new ctor(memory.buffer, byteOffset, length));
+/** @internal the one way to make a runtime: init() calls it */
+export function makeRuntime(kernels: Kernels, debug: boolean): Runtime {
+  return construct(kernels, debug);
 }

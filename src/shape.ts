@@ -1,15 +1,16 @@
 // The one shape validator, and the mapping from a layer's input shape to the two data
 // shapes the kernels know: planar [N, C, S] and interleaved [R, C].
-import { checkNonNegativeInteger, rangeError, typeError } from './errors.js';
+import { checkNonNegativeInteger, rangeError, readArray } from './errors.js';
 
 /** Dimensions a tensor may have. */
 export const MAX_RANK = 8;
 
+/** A checked copy of `shape`, read once (a getter cannot make the copy differ from what was checked). */
 export function checkShape(argument: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) throw typeError(argument, 'an array of dimension sizes', shape);
-  if (shape.length > MAX_RANK) throw rangeError(argument, `at most ${MAX_RANK} dimensions`, shape);
-  for (let i = 0; i < shape.length; i++) checkNonNegativeInteger(`${argument}[${i}]`, shape[i]);
-  return shape.slice() as number[];
+  const dims = readArray(argument, shape, 'an array of dimension sizes');
+  if (dims.length > MAX_RANK) throw rangeError(argument, `at most ${MAX_RANK} dimensions`, dims);
+  for (let i = 0; i < dims.length; i++) checkNonNegativeInteger(`${argument}[${i}]`, dims[i]);
+  return dims as number[];
 }
 
 export function sizeOf(shape: readonly number[]): number {

@@ -5,6 +5,7 @@ import { typeError } from './errors.js';
 
 type Ptr = number;
 
+/** @internal */
 export interface Kernels {
   readonly memory: WebAssembly.Memory;
   readonly SIMD: WebAssembly.Global;
@@ -64,10 +65,25 @@ export interface Kernels {
   f32_mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;
 }
 
+// The public types name WebAssembly.Module and Response, which lib "dom" declares and a Node
+// project without it may not: declared here as (merging) interfaces, so the shipped .d.ts
+// compiles under lib ["es2022"] with or without "dom". BufferSource is spelled out for the
+// same reason.
+declare global {
+  namespace WebAssembly {
+    interface Module {}
+  }
+  interface Response {}
+}
+
+/** @internal what `init({ wasm })` accepts, as error messages name it */
+export const WASM_SOURCES = 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>';
+
 /** Anything `init({ wasm })` accepts. */
 export type WasmSource =
   | WebAssembly.Module
-  | BufferSource
+  | ArrayBuffer
+  | ArrayBufferView
   | URL
   | string
   | Response
@@ -79,6 +95,15 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
+/**
+ * Whether this engine validates WebAssembly SIMD: init() picks the SIMD build when it does. A caller
+ * who passes `init({ wasm })` can use it to choose between simd.wasm and scalar.wasm.
+ *
+ * @example
+ * ```js
+ * const rt = await init({ wasm: simdSupported() ? simdModule : scalarModule });
+ * ```
+ */
 export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
@@ -91,33 +116,47 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
-/** How an entry point reads what `opts.wasm` names: strings become URLs, URLs become bytes. */
+/** @internal how an entry point reads what `opts.wasm` names: strings become URLs, URLs become bytes */
 export interface UrlReader {
   resolveUrl(spec: string): URL;
-  fetchUrl(url: URL): Promise<Response | BufferSource>;
+  fetchUrl(url: URL): Promise<Response | ArrayBuffer | ArrayBufferView>;
 }
 
-/** Turns any accepted source into a compiled module. */
-export async function compileSource(source: WasmSource, reader: UrlReader): Promise<WebAssembly.Module> {
+/**
+ * @internal turns any accepted source into a compiled module. A fetch that fails is an
+ * Error, not a TypeError: nothing is wrong with the kind of value; `origin` ("opts.wasm", or
+ * "init()" for the default location) starts its message.
+ */
+export async function compileSource(source: WasmSource, reader: UrlReader, origin: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   let resolved: unknown = source;
   if (typeof resolved === 'string') resolved = reader.resolveUrl(resolved);
-  if (resolved instanceof URL) resolved = await reader.fetchUrl(resolved);
+  let url: URL | null = null;
+  if (resolved instanceof URL) {
+    url = resolved;
+    try {
+      resolved = await reader.fetchUrl(url);
+    } catch (cause) {
+      throw new Error(`${origin}: loading ${url} failed (${(cause as Error).message})`, { cause });
+    }
+  }
   if (isThenable(resolved)) resolved = await resolved;
   if (isResponse(resolved)) {
-    if (!resolved.ok) throw new TypeError(`opts.wasm: fetching ${resolved.url} failed with HTTP ${resolved.status}`);
+    if (!resolved.ok) throw new Error(`${origin}: fetching ${resolved.url || url || 'a Response'} failed with HTTP ${resolved.status}`);
     resolved = await resolved.arrayBuffer();
   }
   if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
     return WebAssembly.compile(resolved as BufferSource);
   }
-  throw typeError('opts.wasm', 'a WebAssembly.Module, BufferSource, URL, string, Response or Promise<Response>', source);
+  throw typeError('opts.wasm', WASM_SOURCES, source);
 }
 
+/** @internal */
 export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
   const { exports } = await instantiate<Record<string, unknown>>(module, {});
   if (typeof exports.f32_bn_forward_train_planar !== 'function' || !(exports.memory instanceof WebAssembly.Memory)) {
     throw typeError('opts.wasm', 'the batchnorm-wasm module (simd.wasm or scalar.wasm)', module);
   }
-  return exports as unknown as Kernels;
+  // Frozen: the runtime's allocator and kernels are what every pointer check relies on.
+  return Object.freeze(exports) as unknown as Kernels;
 }

@@ -1,6 +1,6 @@
 // issue 5: Chromium (Debian's /usr/bin/chromium through playwright-core, never a downloaded
-// browser) loads the packed package from loopback as plain ESM, as a Vite build and from
-// the Vite dev server, and computes what Node computes, bit for bit.
+// browser) loads the packed package from loopback as plain ESM, as a Vite build, from the
+// Vite dev server and as an esbuild bundle, and computes what Node computes, bit for bit.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBitIdentical, nodeResult, type RuntimeResult } from './portability/compare.js';
+import { bundleForBrowser } from './portability/esbuild.js';
 import { packedInstall, type PackedInstall } from './portability/packed.js';
 import { findChromium, withRuntime } from './portability/runtimes.js';
 import { serveStatic, type StaticServer } from './portability/serve.js';
@@ -27,6 +28,7 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
     let context: BrowserContext | null = null;
     let plainServer: StaticServer | null = null;
     let buildServer: StaticServer | null = null;
+    let esbuildServer: StaticServer | null = null;
     let devServer: ViteDevServer | null = null;
 
     beforeAll(async () => {
@@ -41,8 +43,11 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
         logLevel: 'silent',
         build: { outDir: viteOut, emptyOutDir: true },
       });
+      const esbuildOut = join(scratch, 'esbuild');
+      await bundleForBrowser(packed.dir, esbuildOut);
       plainServer = await serveStatic(packed.dir);
       buildServer = await serveStatic(viteOut);
+      esbuildServer = await serveStatic(esbuildOut);
       context = await chromium.launchPersistentContext(profile, {
         executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000,
       });
@@ -50,7 +55,7 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
 
     afterAll(async () => {
       await context?.close();
-      await Promise.all([plainServer?.close(), buildServer?.close(), devServer?.close()]);
+      await Promise.all([plainServer?.close(), buildServer?.close(), esbuildServer?.close(), devServer?.close()]);
       if (scratch !== null) await rm(scratch, { recursive: true, force: true });
     }, 60_000);
 
@@ -81,6 +86,14 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
       const { page, result } = await pageResult(`${buildServer!.origin}/index.html`);
       expect(result.simd.simd).toBe(true);
       expectBitIdentical(result, expected, 'chromium (vite build)');
+      await page.close();
+    }, 90_000);
+
+    it('esbuild bundle: the imported wasm URLs become files beside the bundle; SIMD and scalar match Node bit for bit', async () => {
+      const { page, result } = await pageResult(`${esbuildServer!.origin}/esbuild.html`);
+      expect(result.simd.simd).toBe(true);
+      expect(result.scalar.simd).toBe(false);
+      expectBitIdentical(result, expected, 'chromium (esbuild)');
       await page.close();
     }, 90_000);
 

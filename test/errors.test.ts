@@ -289,7 +289,7 @@ const TABLE: Record<string, Row[]> = {
   ],
   'sync batch norm statistics': [
     { what: 'mergeChannelStats([])', run: () => mergeChannelStats([]), type: TypeError, message: /^parts: expected a non-empty array of ChannelStats, got \[\]$/ },
-    { what: 'mergeChannelStats([null])', run: () => mergeChannelStats(bad([null])), type: TypeError, message: /^parts\[0\]\.mean: expected an array-like of per-channel means, got undefined$/ },
+    { what: 'mergeChannelStats([null])', run: () => mergeChannelStats(bad([null])), type: TypeError, message: /^parts\[0\]: expected a ChannelStats \(\{ count, mean, var \}\), got null$/ },
     { what: 'count -1', run: () => mergeChannelStats([{ count: -1, mean: new Float64Array(2), var: new Float64Array(2) }]), type: RangeError, message: /^parts\[0\]\.count: expected a non-negative integer, got -1$/ },
     {
       what: 'parts of different channel counts', type: RangeError, message: /^parts\[1\]\.mean: expected 2 values, got a Float64Array of length 3$/,

@@ -180,7 +180,7 @@ it('fixtures are present and cover every module and layout', () => {
     'BatchNorm1d/false/2', 'BatchNorm1d/false/3', 'BatchNorm1d/true/3',
     'BatchNorm2d/false/4', 'BatchNorm2d/true/4', 'BatchNorm3d/false/5', 'BatchNorm3d/true/5',
   ]) expect(seen, `no fixture for ${k}`).toContain(k);
-  // The contract's wording (DESIGN.md), pinned here so a regenerated fixture cannot move it.
+  // The contract's wording (docs/design.md), pinned here so a regenerated fixture cannot move it.
   expect(ERRORS.map((e) => e.expectedMessage)).toContain(
     'Expected more than 1 value per channel when training, got input size [1, 64]',
   );

@@ -1,5 +1,6 @@
 // What several suites share around the public API (the f64 reference lives in reference.ts).
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { BatchNorm, BatchNormOptions, Runtime } from '../src/index.node.js';
 
 export type Dims = 1 | 2 | 3;
@@ -33,4 +34,32 @@ export function layerShape(max: { N: number; C: number; spatial: number }): fc.A
     const n = s.reduce((a, b) => a * b, 1) * N < 2 ? 2 : N;
     return { dims, channelsLast, shape: channelsLast ? [n, ...s, C] : [n, C, ...s] };
   });
+}
+
+/** Runs `f`, which must throw, and returns what it threw. */
+export function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+/** Runs `run`, expecting it to throw a `type` whose message matches `message`. */
+export function expectError(run: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
+  let caught: unknown;
+  try {
+    run();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected ${type.name} ${message}`).toBeInstanceOf(type);
+  expect((caught as Error).message).toMatch(message);
+}
+
+/** memoryUsage() without bytesReserved, which only grows. */
+export function held(rt: Runtime): { liveTensors: number; bytesAllocated: number } {
+  const { liveTensors, bytesAllocated } = rt.memoryUsage();
+  return { liveTensors, bytesAllocated };
 }

@@ -18,7 +18,7 @@ const BASE_SEED = Number(process.env['BN_KERNEL_SEED'] ?? 20150211);
 const CASES_PER_BUILD = 40;
 
 // Tolerance. Storing a result in f32 costs 2^-24 ≈ 6e-8 relative; a kernel that centres
-// with the mean before scaling and reduces in f64 (DESIGN.md, Numerics) adds a few more
+// with the mean before scaling and reduces in f64 (docs/design.md, Numerics) adds a few more
 // such roundings. 1e-5 of the array's scale is ~170 of those: room for the arithmetic,
 // none for a wrong formula, a lost channel, an f32 running sum over 10^6 values, or
 // E[x²] − E[x]² on offset data (errors of order 1 there).
@@ -363,12 +363,12 @@ describe.each(builds)('$name build', ({ name, simd }) => {
     // dy = 1 asks for the exact integer n. An f32 running sum of ones happens to stay exact
     // below 2^24, so dy = f32(0.1) follows: past 2^16 every f32 add of it rounds by up to
     // 4%, and a single f32 accumulator ends ~5e-3 off. 1e-6 is PyTorch's level: 1.13 on
-    // CPU gets this Σdy to 9.2e-7 relative, and DESIGN.md asks for at least its accuracy.
+    // CPU gets this Σdy to 9.2e-7 relative, and docs/design.md asks for at least its accuracy.
     for (const value of [1, Math.fround(0.1)]) {
       const dy = new Float64Array(L.size).fill(value);
       const dyt = rt.tensor(shape, dy);
       bn.zeroGrad();
-      const dx = bn.backward(dyt);
+      const dx = bn.backward(dyt, undefined, { retainGraph: true });
       const refB = referenceBackward(dy, x, shape, { training: true });
       const at = `${name} long sum, dy = ${value}`;
       const biasGrad = bn.biasGrad!.toArray();

@@ -7,7 +7,8 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { init, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
 import { Workspace } from '../src/ops.js';
-import { MAX_ALLOCATION_BYTES } from '../src/runtime.js';
+import { makeRuntime, MAX_ALLOCATION_BYTES } from '../src/runtime.js';
+import { instantiateKernels } from '../src/wasm.js';
 import { randn, Rng } from './reference.js';
 
 let simdModule: WebAssembly.Module;
@@ -270,18 +271,30 @@ describe('copies', () => {
 // Every allocation an operation makes, made to fail in turn: whatever the operation had
 // allocated before the failing one must be released, and nothing else may change.
 describe('no error path leaks a tensor', () => {
-  type Allocate = (bytes: number, argument?: string) => number;
+  // The runtime and its kernels are frozen, so the fault goes into a runtime made over a
+  // copy of the kernels whose alloc can be told to fail.
+  const faults = new WeakMap<Runtime, { fail: number; calls: number }>();
 
-  /** Makes the k-th allocation (0-based) throw; returns how many were attempted. */
+  async function faultyRuntime(): Promise<Runtime> {
+    const kernels = await instantiateKernels(simdModule);
+    const fault = { fail: -1, calls: 0 };
+    const rt = makeRuntime({
+      ...kernels,
+      alloc: (bytes: number) => {
+        if (fault.calls++ === fault.fail) throw new RangeError('injected: out of memory');
+        return kernels.alloc(bytes);
+      },
+    }, false);
+    faults.set(rt, fault);
+    return rt;
+  }
+
+  /** Makes the k-th allocation (0-based) from now on throw; returns how many were attempted. */
   function injectFault(rt: Runtime, k: number): () => number {
-    const internal = rt as unknown as { allocate: Allocate };
-    const original = internal.allocate.bind(rt);
-    let calls = 0;
-    internal.allocate = (bytes, argument) => {
-      if (calls++ === k) throw new RangeError('injected: out of memory');
-      return original(bytes, argument);
-    };
-    return () => calls;
+    const fault = faults.get(rt)!;
+    fault.calls = 0;
+    fault.fail = k;
+    return () => fault.calls;
   }
 
   interface Setup {
@@ -316,7 +329,7 @@ describe('no error path leaks a tensor', () => {
   ];
 
   async function setup(): Promise<{ rt: Runtime; s: Setup }> {
-    const rt = await fresh();
+    const rt = await faultyRuntime();
     const s: Setup = {
       bn: rt.batchNorm1d(3),
       ev: rt.batchNorm1d(3).eval(),

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
 import * as nn from '../src/nn/index.js';
+import { expectError } from './harness.js';
 
 type Runtime = Awaited<ReturnType<typeof init>>;
 type Tensor = ReturnType<Runtime['tensor']>;
@@ -201,6 +202,7 @@ for (const [build, simd] of BUILDS) {
       layer.forward(x);
       layer.backward(dy);
       layer.weightGrad.data.forEach((v, i) => expect(v).toBeCloseTo(2 * once[i]!, 5));
+      layer.forward(x);
       expect(layer.backward(dy, false)).toBeNull();
       for (const t of [x, dy]) t.dispose();
       layer.dispose();
@@ -328,6 +330,7 @@ for (const [build, simd] of BUILDS) {
       const dy = rt.tensor([5, 103], randn(new nn.Rng(30), 515));
       const dx = layer.backward(dy)!.toArray();
       for (let i = 0; i < 515; i++) expect(dx[i]).toBe(Math.fround(dy.data[i]! * mask[i]!));
+      layer.forward(x);
       expect(layer.backward(dy, false)).toBeNull();
       layer.eval();
       expect(Array.from(layer.forward(x).data)).toEqual(Array.from(x.data));
@@ -596,17 +599,6 @@ describe('nn error paths: type, wording and no side effects', () => {
     rt = await init();
   });
 
-  function expectError(run: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
-    let caught: unknown;
-    try {
-      run();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught, `expected ${type.name} ${message}`).toBeInstanceOf(type);
-    expect((caught as Error).message).toMatch(message);
-  }
-
   it('BatchNormLayer: a refused input leaves the output, the live tensors and the running stats as they were', () => {
     const layer = new nn.BatchNormLayer(rt.batchNorm1d(3));
     const x = rt.tensor([4, 3], randn(new nn.Rng(2), 12));
@@ -676,8 +668,9 @@ describe('nn error paths: type, wording and no side effects', () => {
     expectError(() => new nn.SGD(params, { lr: 0.1, weightDecay: NaN }), RangeError, /^options\.weightDecay: expected a non-negative finite number, got NaN$/);
     expectError(() => new nn.SGD(params, { lr: '0.1' as never }), TypeError, /^options\.lr: expected a non-negative finite number, got "0\.1"$/);
     const plain = new nn.SGD(params, { lr: 0.1 });
-    plain.lr = -1;
-    expectError(() => plain.step(), RangeError, /^lr: expected a non-negative finite number, got -1$/);
+    expectError(() => {
+      plain.lr = -1;
+    }, RangeError, /^lr: expected a non-negative finite number, got -1$/);
     value.dispose();
     grad.dispose();
   });
@@ -711,11 +704,12 @@ describe('nn error paths: type, wording and no side effects', () => {
     expectError(() => new nn.BatchNormLayer(gone), TypeError, /^module: BatchNorm1d\(2\) was disposed and cannot be used$/);
     expectError(() => new nn.SoftmaxCrossEntropy(rt).backward(), TypeError, /^SoftmaxCrossEntropy\.backward\(\): expected a forward\(\) first, got no saved input$/);
 
-    // The core BatchNorm's words for an input disposed between forward and backward.
+    // The core BatchNorm's words for an input disposed between forward and backward, for
+    // every layer whose backward reads its input.
     const saved: [nn.Layer, string][] = [
-      [new nn.Sigmoid(rt), 'Sigmoid\\(\\)\\.'],
+      [new nn.ReLU(rt), 'ReLU\\(\\)\\.'],
       [new nn.Linear(rt, 3, 3, { rng }), 'Linear\\(3, 3, bias=true\\)\\.'],
-      [new nn.BatchNormLayer(rt.batchNorm1d(3)), ''],
+      [new nn.BatchNormLayer(rt.batchNorm1d(3)), 'BatchNorm1d\\(3\\)\\.'],
     ];
     for (const [layer, owner] of saved) {
       const input = rt.tensor([4, 3], x.data);
@@ -734,14 +728,14 @@ describe('nn error paths: type, wording and no side effects', () => {
     const linear = new nn.Linear(rt, 3, 2, { rng });
     const good = linear.stateDict();
     const rows: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
-      [null, TypeError, /^state: expected an object, got null$/],
-      ['weights', TypeError, /^state: expected an object, got "weights"$/],
-      [{ ...good, weight: 'abcdef' }, TypeError, /^state\.weight: expected an array-like of 6 numbers, got "abcdef"$/],
-      [{ ...good, bias: 7 }, TypeError, /^state\.bias: expected an array-like of 2 numbers, got 7$/],
-      [{ ...good, bias: null }, TypeError, /^state\.bias: expected an array-like of 2 numbers, got null$/],
-      [{ ...good, weight: new Float32Array(5) }, RangeError, /^state\.weight: expected 6 values, got a Float32Array of length 5$/],
-      [{ weight: good.weight }, RangeError, /^state: missing key "bias"$/],
-      [{ ...good, gamma: new Float32Array(2) }, RangeError, /^state: unexpected key "gamma" \(expected weight, bias\)$/],
+      [null, TypeError, /^stateDict: expected an object, got null$/],
+      ['weights', TypeError, /^stateDict: expected an object, got "weights"$/],
+      [{ ...good, weight: 'abcdef' }, TypeError, /^stateDict\.weight: expected an array-like of 6 numbers, got "abcdef"$/],
+      [{ ...good, bias: 7 }, TypeError, /^stateDict\.bias: expected an array-like of 2 numbers, got 7$/],
+      [{ ...good, bias: null }, TypeError, /^stateDict\.bias: expected an array-like of 2 numbers, got null$/],
+      [{ ...good, weight: new Float32Array(5) }, RangeError, /^stateDict\.weight: expected 6 values, got a Float32Array of length 5$/],
+      [{ weight: good.weight }, RangeError, /^stateDict: missing key "bias"$/],
+      [{ ...good, gamma: new Float32Array(2) }, RangeError, /^stateDict: unexpected key "gamma" \(expected weight, bias\)$/],
     ];
     for (const [state, type, message] of rows) {
       expectError(() => linear.loadStateDict(state as never), type, message);
@@ -750,8 +744,8 @@ describe('nn error paths: type, wording and no side effects', () => {
     linear.dispose();
     for (const layer of [new nn.Sigmoid(rt), new nn.Dropout(rt, 0.5, { rng }), new nn.UnitNoise(rt, 2, { rng })]) {
       layer.loadStateDict({});
-      expectError(() => layer.loadStateDict({ a: 1 }), RangeError, /^state: unexpected key "a" \(the layer has no state\)$/);
-      expectError(() => layer.loadStateDict(null as never), TypeError, /^state: expected an object, got null$/);
+      expectError(() => layer.loadStateDict({ a: 1 }), RangeError, /^stateDict: unexpected key "a" \(the layer has no state\)$/);
+      expectError(() => layer.loadStateDict(null as never), TypeError, /^stateDict: expected an object, got null$/);
       layer.dispose();
     }
   });

@@ -76,6 +76,7 @@ describe.each(['simd', 'scalar'] as const)('%s build: NaN or Inf in one channel'
           y: y.toArray(), dx: dx.toArray(), rm: bn.runningMean!.toArray(), rv: bn.runningVar!.toArray(),
           gw: c.affine ? bn.weightGrad!.toArray() : null, gb: c.affine ? bn.biasGrad!.toArray() : null,
           eval: bn.eval().forward(x).toArray(),
+          stats: rt.batchNormStats(x, { channelsLast: c.channelsLast }),
         };
         for (const t of [bn, x, dy, y, dx]) t.dispose();
         return r;
@@ -94,10 +95,12 @@ describe.each(['simd', 'scalar'] as const)('%s build: NaN or Inf in one channel'
       }
       for (let ch = 0; ch < L.C; ch++) {
         if (ch === bad) {
-          // PyTorch: running_mean NaN for NaN input, ±Inf for ±Inf input; running_var NaN.
-          if (Number.isNaN(c.bad)) expect(b.rm[ch]).toBeNaN();
-          else expect(Number.isFinite(b.rm[ch]!)).toBe(false);
+          // PyTorch 1.13: mean and running_mean NaN for NaN input, exactly ±Inf for ±Inf
+          // input; the variance and running_var NaN.
+          expect(b.rm[ch], `running_mean[${ch}]`).toBe(c.bad);
+          expect(b.stats.mean[ch], `batchNormStats mean[${ch}]`).toBe(c.bad);
           expect(b.rv[ch]).toBeNaN();
+          expect(b.stats.var[ch]).toBeNaN();
           if (c.affine) {
             expect(b.gw![ch]).toBeNaN();
             // Σdy does not see x, so the bias gradient stays what it was (PyTorch agrees).
@@ -115,6 +118,39 @@ describe.each(['simd', 'scalar'] as const)('%s build: NaN or Inf in one channel'
         else expect(same(b.eval[i]!, a.eval[i]!), `eval y[${i}]`).toBe(true);
       }
     }), { seed: SEED, numRuns: 60 });
+  });
+
+  // Shapes of several blocks (interleaved: 128 rows; planar rows read in order, gathered or
+  // as columns), with the Inf in the first block (where the shift comes from) or a later one.
+  // PyTorch 1.13 CPU gives running_mean ±Inf and running_var NaN for each, e.g.
+  //   x = torch.full((3000, 1), 1.); x[2500, 0] = inf; BatchNorm1d(1)(x) → inf, nan.
+  it.each([
+    { shape: [3000, 1], at: [5, 0], bad: Infinity },
+    { shape: [3000, 1], at: [2500, 0], bad: Infinity },
+    { shape: [300, 8], at: [2, 5], bad: -Infinity },
+    { shape: [300, 8], at: [290, 3], bad: Infinity },
+    { shape: [2, 1, 3000], at: [1, 0, 2500], bad: -Infinity },
+    { shape: [64, 3, 8], at: [40, 2, 3], bad: Infinity },
+    { shape: [2, 3, 64, 64], at: [1, 0, 2, 2], bad: -Infinity },
+  ])('$shape with $bad at $at: running_mean and the stats mean are exactly $bad', ({ shape, at, bad }) => {
+    const rt = runtimes[build];
+    const L = layoutOf(shape, false);
+    const data = randn(new Rng(7), L.size);
+    let flat = 0;
+    for (let i = 0; i < shape.length; i++) flat = flat * shape[i]! + at[i]!;
+    data[flat] = bad;
+    const channel = L.channelOf(flat);
+    const bn = batchNormFor(rt, shape.length === 4 ? 2 : 1, L.C);
+    const x = rt.tensor(shape, data);
+    const stats = rt.batchNormStats(x);
+    bn.forward(x).dispose();
+    expect(stats.mean[channel]).toBe(bad);
+    expect(stats.var[channel]).toBeNaN();
+    expect(bn.runningMean!.data[channel]).toBe(bad);
+    expect(bn.runningVar!.data[channel]).toBeNaN();
+    for (let ch = 0; ch < L.C; ch++) if (ch !== channel) expect(Number.isFinite(stats.mean[ch]!) && Number.isFinite(stats.var[ch]!)).toBe(true);
+    bn.dispose();
+    x.dispose();
   });
 
   it('in eval, a bad value in x poisons only its own element', () => {
@@ -255,6 +291,24 @@ describe.each(['simd', 'scalar'] as const)('%s build: zero variance', (build) =>
         bn.dispose();
       }
     }
+  });
+});
+
+describe.each(['simd', 'scalar'] as const)('%s build: eps = 0 and a tiny standard deviation', (build) => {
+  // docs/numerics.md: the f32 squares of (x − shift) go subnormal below a std of about 1e-19
+  // and reach 0 near 1e-23, where the variance is 0 and y = β. PyTorch 1.13 CPU float32,
+  // x = [s, −s, 3s, −3s], β = 0.5: s = 1e-21 normalizes, s = 1e-23 and 1e-24 give β.
+  it.each([
+    { s: 1e-21, y: [0.9472, 0.0528, 1.8416, -0.8416] },
+    { s: 1e-24, y: [0.5, 0.5, 0.5, 0.5] },
+  ])('x = [s, -s, 3s, -3s] with s = $s gives y = $y', ({ s, y: want }) => {
+    const rt = runtimes[build];
+    const bn = rt.batchNorm1d(1, { eps: 0 });
+    bn.bias!.set([0.5]);
+    const x = rt.tensor([4, 1], [s, -s, 3 * s, -3 * s]);
+    const y = bn.forward(x);
+    Array.from(y.data).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 3));
+    for (const t of [bn, x, y]) t.dispose();
   });
 });
 

@@ -158,7 +158,7 @@ describe.each(['simd', 'scalar'] as const)('%s build', (build) => {
     }), { seed: SEED, numRuns: 80 });
   });
 
-  it('backward twice gives the same dx and exactly doubles the gradients', () => {
+  it('backward twice (retainGraph) gives the same dx and exactly doubles the gradients', () => {
     const rt = runtimes[build];
     fc.assert(fc.property(caseArb, fc.boolean(), (spec, training) => {
       const c = materialize(spec);
@@ -169,7 +169,7 @@ describe.each(['simd', 'scalar'] as const)('%s build', (build) => {
       const x = rt.tensor(c.shape, c.x[0]!);
       const dy = rt.tensor(c.shape, c.dy[0]!);
       bn.forward(x).dispose();
-      const dx1 = bn.backward(dy);
+      const dx1 = bn.backward(dy, undefined, { retainGraph: true });
       const g1 = [bn.weightGrad!.toArray(), bn.biasGrad!.toArray()];
       const dx2 = bn.backward(dy);
       expect(dx2.toArray()).toEqual(dx1.toArray());

@@ -1,5 +1,5 @@
 // Float64 reference batch normalization, written to be checked against the paper
-// (Ioffe & Szegedy 2015, Algorithm 1) and DESIGN.md rather than to be fast. The kernels
+// (Ioffe & Szegedy 2015, Algorithm 1) and docs/design.md rather than to be fast. The kernels
 // under test are f32 and compare against this; the reference itself is checked by
 // finite differences in reference.test.ts.
 //

@@ -1,70 +1,69 @@
 // Elementwise activations over tensors of any shape: one kernel call each way.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkSavedInput, StatelessLayer } from './layer.js';
+import { checkOwnedLive, LayerBase } from './layer.js';
 
-abstract class Elementwise extends StatelessLayer {
-  protected readonly rt: Runtime;
-  protected input: Tensor | null = null;
+abstract class Elementwise extends LayerBase {
+  readonly #rt: Runtime;
 
   constructor(rt: Runtime) {
-    super();
-    this.rt = rt;
+    super(rt);
+    this.#rt = rt;
   }
 
-  protected abstract readonly name: string;
-  protected abstract apply(x: Tensor, y: Tensor): void;
-  protected abstract gradient(dy: Tensor, dx: Tensor): void;
-
-  forward(x: Tensor): Tensor {
-    this.live();
-    this.rt.checkTensor('x', x);
-    const y = this.outputFor(this.rt, x.shape);
-    this.apply(x, y);
-    this.input = x;
-    return y;
+  /** @internal */
+  protected get kernels(): Runtime['kernels'] {
+    return this.#rt.kernels;
   }
 
-  backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.checkBackward(dy);
-    checkSavedInput(this.input!, String(this));
-    if (!inputGrad) return null;
-    const dx = this.gradFor(this.rt, dy);
-    this.gradient(dy, dx);
-    return dx;
+  protected checkShape(inputShape: readonly number[]): readonly number[] {
+    return inputShape;
   }
 
-  protected release(): void {
-    this.input = null;
-  }
-
-  toString(): string {
-    return `${this.name}()`;
-  }
+  protected release(): void {}
 }
 
 /** y = 1/(1 + e^−x); backward uses the saved output: dx = dy·y·(1 − y). */
 export class Sigmoid extends Elementwise {
-  protected readonly name = 'Sigmoid';
-
-  protected apply(x: Tensor, y: Tensor): void {
-    this.rt.kernels.f32_sigmoid(x.ptr, y.ptr, x.size);
+  constructor(rt: Runtime) {
+    super(rt);
+    if (new.target === Sigmoid) Object.freeze(this);
   }
 
-  protected gradient(dy: Tensor, dx: Tensor): void {
-    this.rt.kernels.f32_sigmoid_backward(dy.ptr, this.output!.ptr, dx.ptr, dy.size);
+  protected run(x: Tensor, y: Tensor): void {
+    this.kernels.f32_sigmoid(x.ptr, y.ptr, x.size);
+  }
+
+  // Backward reads the output, not the input.
+  protected checkSaved(): void {
+    checkOwnedLive(`${this}.output`, this.output!);
+  }
+
+  protected runBackward(dy: Tensor, _x: Tensor, dx: Tensor | null): void {
+    if (dx !== null) this.kernels.f32_sigmoid_backward(dy.ptr, this.output!.ptr, dx.ptr, dy.size);
+  }
+
+  toString(): string {
+    return 'Sigmoid()';
   }
 }
 
 /** y = max(x, 0); the gradient at 0 is 0, as in PyTorch. */
 export class ReLU extends Elementwise {
-  protected readonly name = 'ReLU';
-
-  protected apply(x: Tensor, y: Tensor): void {
-    this.rt.kernels.f32_relu(x.ptr, y.ptr, x.size);
+  constructor(rt: Runtime) {
+    super(rt);
+    if (new.target === ReLU) Object.freeze(this);
   }
 
-  protected gradient(dy: Tensor, dx: Tensor): void {
-    this.rt.kernels.f32_relu_backward(dy.ptr, this.input!.ptr, dx.ptr, dy.size);
+  protected run(x: Tensor, y: Tensor): void {
+    this.kernels.f32_relu(x.ptr, y.ptr, x.size);
+  }
+
+  protected runBackward(dy: Tensor, x: Tensor, dx: Tensor | null): void {
+    if (dx !== null) this.kernels.f32_relu_backward(dy.ptr, x.ptr, dx.ptr, dy.size);
+  }
+
+  toString(): string {
+    return 'ReLU()';
   }
 }

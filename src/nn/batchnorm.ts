@@ -1,96 +1,97 @@
 // The adapter that lets the package's BatchNorm (rt.batchNorm1d) sit in a Sequential:
 // it gives the layer owned output tensors and the Layer interface; the math is the
 // BatchNorm's own, one forward and one backward call.
-import { BatchNorm } from '../batchnorm.js';
-import { Tensor } from '../tensor.js';
+import { BatchNorm, type StateDict } from '../batchnorm.js';
+import type { Tensor } from '../tensor.js';
+import { checkBatchStatsCount, inputLayout } from '../shape.js';
 import { checkBoolean, disposedError, typeError } from '../errors.js';
-import { checkGrad, Owned, type Layer, type LayerState, type Parameter } from './layer.js';
+import { serializable, readState } from '../state.js';
+import { LayerBase, parameter, specOf, type LayerStateInput, type LayerState, type Parameter } from './layer.js';
 
-export class BatchNormLayer implements Layer {
-  /** The wrapped layer; the adapter disposes it with itself. */
-  readonly module: BatchNorm;
-  readonly #out: Owned;
-  readonly #dx: Owned;
-  #disposed = false;
+// The ranks each BatchNorm takes, by its name (BatchNorm1d(3)): the name is the only public
+// record of its dimensionality, and Sequential must check a whole chain before it runs.
+const RANKS: Record<string, readonly number[]> = { BatchNorm1d: [2, 3], BatchNorm2d: [4], BatchNorm3d: [5] };
+
+export class BatchNormLayer extends LayerBase {
+  readonly #module: BatchNorm;
+  readonly #ranks: readonly number[];
 
   constructor(module: BatchNorm) {
+    // The BatchNorm checks that every tensor is of its runtime.
+    super(null);
     if (!(module instanceof BatchNorm)) throw typeError('module', 'a BatchNorm (rt.batchNorm1d/2d/3d)', module);
     if (module.disposed) throw disposedError(`module: ${module}`);
-    this.module = module;
-    this.#out = new Owned();
-    this.#dx = new Owned();
+    this.#module = module;
+    this.#ranks = RANKS[String(module).slice(0, 'BatchNorm1d'.length)]!;
+    if (new.target === BatchNormLayer) Object.freeze(this);
+  }
+
+  /** The wrapped layer; the adapter disposes it with itself. */
+  get module(): BatchNorm {
+    return this.#module;
   }
 
   get training(): boolean {
-    return this.module.training;
+    return this.#module.training;
   }
 
   set training(mode: boolean) {
-    this.module.train(mode);
-  }
-
-  get output(): Tensor | null {
-    return this.#out.current;
-  }
-
-  forward(x: Tensor): Tensor {
-    this.#live();
-    // The BatchNorm checks the rest of x (rank, channels, runtime, one value per channel);
-    // only it knows which ranks it takes, so the output is written through Owned.write:
-    // an x it refuses leaves this layer's output and the live tensors as they were.
-    if (!(x instanceof Tensor)) throw typeError('x', 'a Tensor', x);
-    x.runtime.checkTensor('x', x);
-    return this.#out.write(x.runtime, x.shape, (out) => this.module.forward(x, out));
-  }
-
-  backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.#live();
-    checkGrad(dy, this.#out.current, String(this));
-    // dγ and dβ need the same pass as dx, so dx is computed either way.
-    const dx = this.#dx.write(dy.runtime, dy.shape, (out) => this.module.backward(dy, out));
-    return inputGrad ? dx : null;
+    this.#module.train(checkBoolean('training', mode));
   }
 
   parameters(): Parameter[] {
-    const m = this.module;
+    const m = this.#module;
     if (!m.weight || !m.bias || !m.weightGrad || !m.biasGrad) return [];
-    return [{ name: 'weight', value: m.weight, grad: m.weightGrad }, { name: 'bias', value: m.bias, grad: m.biasGrad }];
+    return [parameter('weight', m.weight, m.weightGrad), parameter('bias', m.bias, m.biasGrad)];
   }
 
   zeroGrad(): void {
-    this.module.zeroGrad();
-  }
-
-  train(mode = true): this {
-    this.module.train(checkBoolean('mode', mode));
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
+    this.live();
+    this.#module.zeroGrad();
   }
 
   stateDict(): LayerState {
-    return { ...this.module.stateDict() };
+    this.live();
+    return serializable({ ...this.#module.stateDict() } as LayerState);
   }
 
-  loadStateDict(state: LayerState): void {
-    this.module.loadStateDict(state);
-  }
-
-  dispose(): void {
-    if (this.#disposed) return;
-    this.module.dispose();
-    this.#out.dispose();
-    this.#dx.dispose();
-    this.#disposed = true;
+  prepareLoad(state: LayerStateInput, prefix: string): () => void {
+    this.live();
+    const read = readState(state, specOf(this.stateDict()), prefix);
+    const converted = Object.fromEntries(read) as StateDict;
+    return () => this.#module.loadStateDict(converted);
   }
 
   toString(): string {
-    return String(this.module);
+    return String(this.#module);
   }
 
-  #live(): void {
-    if (this.#disposed) throw disposedError(String(this));
+  protected checkShape(inputShape: readonly number[]): readonly number[] {
+    const m = this.#module;
+    const layout = inputLayout('x', inputShape, m.channelsLast, this.#ranks, m.numFeatures);
+    if (m.training || !m.trackRunningStats) checkBatchStatsCount(layout, inputShape);
+    return inputShape;
+  }
+
+  protected run(x: Tensor, y: Tensor): void {
+    this.#module.forward(x, y);
+  }
+
+  // dγ and dβ need the same pass as dx, so dx is computed either way.
+  protected get alwaysComputesDx(): boolean {
+    return true;
+  }
+
+  protected runBackward(dy: Tensor, _x: Tensor, dx: Tensor | null): void {
+    this.#module.backward(dy, dx!);
+  }
+
+  protected release(): void {
+    this.#module.dispose();
+  }
+
+  protected live(): void {
+    super.live();
+    if (this.#module.disposed) throw disposedError(String(this));
   }
 }

@@ -6,27 +6,32 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { checkNumber, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { Owned, StatelessLayer } from './layer.js';
+import { LayerBase, Owned } from './layer.js';
 
 export interface DropoutOptions {
   /** Draws one mask seed per training forward; required so that a seed fixes the masks. */
   rng: Rng;
 }
 
-export class Dropout extends StatelessLayer {
-  /** Probability of zeroing an element, in [0, 1]. */
-  readonly p: number;
+export class Dropout extends LayerBase {
+  readonly #p: number;
   readonly #rt: Runtime;
   readonly #rng: Rng;
-  readonly #mask = new Owned();
+  readonly #mask = new Owned(this);
 
   constructor(rt: Runtime, p: number, options: DropoutOptions) {
-    super();
-    this.p = checkNumber('p', p, 0, 1);
+    super(rt);
+    this.#p = checkNumber('p', p, 0, 1);
     if (options === null || typeof options !== 'object') throw typeError('options', 'an object with an rng', options);
     if (!(options.rng instanceof Rng)) throw typeError('options.rng', 'an Rng (nn.Rng(seed))', options.rng);
     this.#rt = rt;
     this.#rng = options.rng;
+    if (new.target === Dropout) Object.freeze(this);
+  }
+
+  /** Probability of zeroing an element, in [0, 1]. */
+  get p(): number {
+    return this.#p;
   }
 
   /** The multipliers of the last forward(): 0 where dropped, 1/(1 − p) where kept (all 1 in eval). */
@@ -34,25 +39,24 @@ export class Dropout extends StatelessLayer {
     return this.#mask.current?.toArray() ?? null;
   }
 
-  forward(x: Tensor): Tensor {
-    this.live();
-    this.#rt.checkTensor('x', x);
-    const y = this.outputFor(this.#rt, x.shape);
+  protected checkShape(inputShape: readonly number[]): readonly number[] {
+    return inputShape;
+  }
+
+  protected run(x: Tensor, y: Tensor): void {
     const mask = this.#mask.get(this.#rt, x.shape);
     // Eval runs the same kernel with p = 0 (mask of ones) and draws nothing, so switching
     // to eval and back does not shift the training masks.
-    const drop = this.training && this.p > 0;
+    const drop = this.training && this.#p > 0;
     const seed = drop ? this.#rng.nextUint32() : 0;
-    this.#rt.kernels.f32_dropout(x.ptr, y.ptr, mask.ptr, x.size, drop ? this.p : 0, seed);
-    return y;
+    this.#rt.kernels.f32_dropout(x.ptr, y.ptr, mask.ptr, x.size, drop ? this.#p : 0, seed);
   }
 
-  backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.checkBackward(dy);
-    if (!inputGrad) return null;
-    const dx = this.gradFor(this.#rt, dy);
-    this.#rt.kernels.f32_mul(dy.ptr, this.#mask.current!.ptr, dx.ptr, dy.size);
-    return dx;
+  // Backward reads the mask, which the layer keeps: the input may be gone.
+  protected checkSaved(): void {}
+
+  protected runBackward(dy: Tensor, _x: Tensor, dx: Tensor | null): void {
+    if (dx !== null) this.#rt.kernels.f32_mul(dy.ptr, this.#mask.current!.ptr, dx.ptr, dy.size);
   }
 
   protected release(): void {
@@ -60,6 +64,6 @@ export class Dropout extends StatelessLayer {
   }
 
   toString(): string {
-    return `Dropout(p=${this.p})`;
+    return `Dropout(p=${this.#p})`;
   }
 }

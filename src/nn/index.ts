@@ -1,7 +1,13 @@
-// batchnorm-wasm/nn: a minimal trainer around the package's BatchNorm, enough to train
-// the papers' networks (not a framework). Every op is one wasm call on the runtime's memory.
+/**
+ * A minimal trainer around the package's BatchNorm, enough to train the papers' networks (not a framework):
+ * layers with hand-written backward passes, a loss, SGD and a seeded generator. Every operation is one wasm
+ * call on the runtime's memory.
+ *
+ * @packageDocumentation
+ * @module batchnorm-wasm/nn
+ */
 export { Rng } from './rng.js';
-export type { Layer, LayerState, Parameter } from './layer.js';
+export type { Layer, LayerState, LayerStateInput, Parameter } from './layer.js';
 export { Linear, type LinearInit, type LinearOptions } from './linear.js';
 export { Sigmoid, ReLU } from './activation.js';
 export { BatchNormLayer } from './batchnorm.js';

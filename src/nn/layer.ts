@@ -1,9 +1,11 @@
-// What Sequential needs from a layer, and the pieces every layer shares: checked inputs
-// and output tensors the layer owns and reuses from step to step.
-import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+// What Sequential needs from a layer, and the pieces every layer shares: checked inputs,
+// output tensors the layer owns and reuses from step to step, one backward per forward,
+// and state dicts checked and converted in full before anything is written.
+import { Runtime } from '../runtime.js';
+import { isTensor, ownerHint, setOwner, type Tensor } from '../tensor.js';
 import { formatShape, sameShape, sizeOf } from '../shape.js';
-import { checkBoolean, disposedError, noForwardError, rangeError, savedInputDisposedError, typeError } from '../errors.js';
+import { checkBoolean, disposedError, noForwardError, savedInputDisposedError, secondBackwardError, typeError } from '../errors.js';
+import { readState, serializable, type State, type StateLike, type StateSpec } from '../state.js';
 
 /** A learnable tensor and the gradient that backward() accumulates into. */
 export interface Parameter {
@@ -13,13 +15,17 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
-/** Tensors by name, PyTorch's state_dict keys (numbers for counters). */
-export type LayerState = Record<string, Float32Array | number>;
+/** Tensors by name, PyTorch's state_dict keys (numbers for counters); JSON.stringify gives arrays. */
+export type LayerState = State;
+
+/** What loadStateDict() accepts: the values may be any array-likes of numbers (parsed JSON). */
+export type LayerStateInput = StateLike;
 
 /**
  * A layer of a Sequential. Outputs belong to the layer: forward() and backward() return
  * tensors that stay valid until the layer's next call of the same method (copy with
- * toArray() to keep one). forward() keeps a reference to its input for backward().
+ * toArray() to keep one). forward() keeps a reference to its input for backward(), and
+ * one backward() follows each forward().
  */
 export interface Layer {
   training: boolean;
@@ -31,40 +37,59 @@ export interface Layer {
    * false and the layer may skip computing it (the first layer of a network).
    */
   backward(dy: Tensor, inputGrad?: boolean): Tensor | null;
+  /**
+   * The shape forward() returns for an input of `inputShape`; throws what forward() would
+   * for it, and runs nothing. A Sequential checks its whole chain with it first.
+   */
+  outputShape(inputShape: readonly number[]): readonly number[];
+  /**
+   * The shape of dx backward() returns for a dy of `dyShape`; throws what backward() would
+   * now (no forward, a second backward, a disposed saved input, a wrong shape), runs nothing.
+   */
+  inputGradShape(dyShape: readonly number[]): readonly number[];
   parameters(): Parameter[];
   zeroGrad(): void;
   train(mode?: boolean): this;
   eval(): this;
   stateDict(): LayerState;
-  loadStateDict(state: LayerState): void;
+  loadStateDict(state: LayerStateInput): void;
+  /**
+   * Checks `state` in full and converts it to the layer's own kinds; returns the write,
+   * which cannot fail. `prefix` ('1.' inside a Sequential) makes messages name full keys.
+   */
+  prepareLoad(state: LayerStateInput, prefix: string): () => void;
   dispose(): void;
 }
 
 /** A tensor a layer owns and reuses while the requested shape stays the same. */
 export class Owned {
+  readonly #owner: object;
   #tensor: Tensor | null = null;
+
+  /** `owner` names the layer in the error for a tensor of its disposed from outside. */
+  constructor(owner: object) {
+    this.#owner = owner;
+  }
 
   get current(): Tensor | null {
     return this.#tensor;
   }
 
   get(rt: Runtime, shape: readonly number[]): Tensor {
-    const t = this.#tensor;
-    if (t !== null && t.runtime === rt && sameShape(t.shape, shape)) return t;
-    t?.dispose();
-    this.#tensor = rt.newTensor(shape, sizeOf(shape));
-    return this.#tensor;
+    return this.write(rt, shape, (t) => t);
   }
 
   /**
    * Calls `fill` with the tensor for `shape`. When that needs a new tensor, it replaces
    * the owned one only if `fill` returns: a call that throws (bad input found by a
-   * wrapped layer) leaves the previous tensor owned and nothing extra alive.
+   * wrapped layer) leaves the previous tensor owned and nothing extra alive. A tensor
+   * disposed from outside is never reused: its pointer is 0.
    */
   write<R>(rt: Runtime, shape: readonly number[], fill: (t: Tensor) => R): R {
     const t = this.#tensor;
-    if (t !== null && t.runtime === rt && sameShape(t.shape, shape)) return fill(t);
+    if (t !== null && !t.disposed && t.runtime === rt && sameShape(t.shape, shape)) return fill(t);
     const fresh = rt.newTensor(shape, sizeOf(shape));
+    setOwner(fresh, String(this.#owner));
     let result: R;
     try {
       result = fill(fresh);
@@ -84,40 +109,114 @@ export class Owned {
 }
 
 /**
- * The bookkeeping of a layer with no parameters and no state (activations, dropout,
- * noise): it owns the output and the input gradient (reused while the shape holds);
- * subclasses write forward, backward, release and toString.
+ * The bookkeeping every nn layer shares: the training flag, disposal, the output and
+ * input-gradient tensors it owns, the input forward() saved, one backward() per forward(),
+ * and the checks that run before anything is written. Subclasses say which shapes they
+ * take (checkShape), what forward and backward compute (run, runBackward) and what state
+ * they keep (parameters, prepareLoad, release). All state is private: a plain-JS
+ * assignment cannot change what sizes a kernel call.
  */
-export abstract class StatelessLayer implements Layer {
-  training = true;
+export abstract class LayerBase implements Layer {
+  readonly #rt: Runtime | null;
+  #training = true;
   #disposed = false;
-  readonly #out = new Owned();
-  readonly #dx = new Owned();
+  readonly #out = new Owned(this);
+  readonly #dx = new Owned(this);
+  #input: Tensor | null = null;
+  #backwardDone = false;
+
+  /** `rt` null: each input's own runtime (a wrapped BatchNorm checks it itself). */
+  protected constructor(rt: Runtime | null) {
+    if (rt !== null && !(rt instanceof Runtime)) throw typeError('rt', 'a Runtime (from init())', rt);
+    this.#rt = rt;
+  }
+
+  get training(): boolean {
+    return this.#training;
+  }
+
+  set training(mode: boolean) {
+    this.#training = checkBoolean('training', mode);
+  }
 
   get output(): Tensor | null {
     return this.#out.current;
   }
 
-  /** The output tensor for an input of this shape. */
-  protected outputFor(rt: Runtime, shape: readonly number[]): Tensor {
-    return this.#out.get(rt, shape);
-  }
-
-  /** backward()'s first step: the layer is live and dy matches the last output. */
-  protected checkBackward(dy: Tensor): void {
-    this.live();
-    checkGrad(dy, this.#out.current, String(this));
-  }
-
-  /** The input-gradient tensor for dy. */
-  protected gradFor(rt: Runtime, dy: Tensor): Tensor {
-    return this.#dx.get(rt, dy.shape);
-  }
-
-  abstract forward(x: Tensor): Tensor;
-  abstract backward(dy: Tensor, inputGrad?: boolean): Tensor | null;
+  /** The shape of the output for an input of `inputShape`; a RangeError naming x otherwise. */
+  protected abstract checkShape(inputShape: readonly number[]): readonly number[];
+  /** Writes the output of x into y; everything is checked. */
+  protected abstract run(x: Tensor, y: Tensor): void;
+  /** Accumulates the parameter gradients and writes dx unless it is null. */
+  protected abstract runBackward(dy: Tensor, x: Tensor, dx: Tensor | null): void;
   /** Frees the subclass's own tensors; dispose() calls it once. */
   protected abstract release(): void;
+
+  /** What backward() reads besides dy must be live: by default the saved input. */
+  protected checkSaved(x: Tensor): void {
+    checkSavedInput(x, String(this));
+  }
+
+  /** True when backward() computes dx even when the caller does not want it. */
+  protected get alwaysComputesDx(): boolean {
+    return false;
+  }
+
+  outputShape(inputShape: readonly number[]): readonly number[] {
+    this.live();
+    return this.checkShape(inputShape);
+  }
+
+  inputGradShape(dyShape: readonly number[]): readonly number[] {
+    this.live();
+    const x = this.#input;
+    const out = this.#out.current;
+    if (x === null || out === null) throw noForwardError(String(this));
+    if (this.#backwardDone) throw secondBackwardError(String(this));
+    this.checkSaved(x);
+    if (!sameShape(dyShape, out.shape)) {
+      throw new RangeError(`dy: expected shape ${formatShape(out.shape)} (${this}'s output), got ${formatShape(dyShape)}`);
+    }
+    return x.shape;
+  }
+
+  forward(x: Tensor): Tensor {
+    this.live();
+    const rt = this.#runtimeFor('x', x);
+    if (x === this.#out.current) {
+      throw new RangeError(`x: must not be ${this}'s own output, which forward() overwrites (copy it with rt.tensor(x.shape, x.data))`);
+    }
+    const shape = this.checkShape(x.shape);
+    const y = this.#out.write(rt, shape, (y) => {
+      this.run(x, y);
+      return y;
+    });
+    this.#input = x;
+    this.#backwardDone = false;
+    return y;
+  }
+
+  backward(dy: Tensor, inputGrad = true): Tensor | null {
+    this.live();
+    checkBoolean('inputGrad', inputGrad);
+    const rt = this.#runtimeFor('dy', dy);
+    if (dy === this.#dx.current) {
+      throw new RangeError(`dy: must not be ${this}'s own input gradient, which backward() overwrites (copy it with rt.tensor(dy.shape, dy.data))`);
+    }
+    const dxShape = this.inputGradShape(dy.shape);
+    const x = this.#input!;
+    let dx: Tensor | null = null;
+    if (inputGrad || this.alwaysComputesDx) {
+      dx = this.#dx.write(rt, dxShape, (dx) => {
+        this.runBackward(dy, x, dx);
+        return dx;
+      });
+    } else {
+      this.runBackward(dy, x, null);
+    }
+    this.#backwardDone = true;
+    return inputGrad ? dx : null;
+  }
 
   parameters(): Parameter[] {
     return [];
@@ -125,6 +224,7 @@ export abstract class StatelessLayer implements Layer {
 
   zeroGrad(): void {
     this.live();
+    for (const p of this.parameters()) p.grad.data.fill(0);
   }
 
   train(mode = true): this {
@@ -139,12 +239,24 @@ export abstract class StatelessLayer implements Layer {
 
   stateDict(): LayerState {
     this.live();
-    return {};
+    const state: LayerState = {};
+    for (const p of this.parameters()) state[p.name] = p.value.toArray();
+    return serializable(state);
   }
 
-  loadStateDict(state: LayerState): void {
+  loadStateDict(state: LayerStateInput): void {
     this.live();
-    loadTensors([], state);
+    this.prepareLoad(state, '')();
+  }
+
+  /** By default the state is the parameters: each converted to f32, then all copied in. */
+  prepareLoad(state: LayerStateInput, prefix: string): () => void {
+    this.live();
+    const params = this.parameters();
+    const values = readState(state, specOf(this.stateDict()), prefix);
+    return () => {
+      for (const p of params) p.value.data.set(values.get(p.name) as Float32Array);
+    };
   }
 
   dispose(): void {
@@ -152,6 +264,7 @@ export abstract class StatelessLayer implements Layer {
     this.release();
     this.#out.dispose();
     this.#dx.dispose();
+    this.#input = null;
     this.#disposed = true;
   }
 
@@ -159,56 +272,51 @@ export abstract class StatelessLayer implements Layer {
   protected live(): void {
     if (this.#disposed) throw disposedError(String(this));
   }
-}
 
-/** x must be a live [N, features] tensor of this runtime. */
-export function checkRows(rt: Runtime, argument: string, x: Tensor, features: number): void {
-  rt.checkTensor(argument, x);
-  if (x.shape.length !== 2 || x.shape[1] !== features) {
-    throw new RangeError(`${argument}: expected shape [N, ${features}], got ${formatShape(x.shape)}`);
+  #runtimeFor(argument: string, t: unknown): Runtime {
+    if (!isTensor(t)) throw typeError(argument, 'a Tensor', t);
+    const rt = this.#rt ?? t.runtime;
+    rt.checkTensor(argument, t);
+    return rt;
   }
 }
 
-/** dy must match the shape of what forward() produced; `layer` names the layer in messages. */
-export function checkGrad(dy: Tensor, output: Tensor | null, layer: string): void {
-  if (output === null) throw noForwardError(layer);
-  output.runtime.checkTensor('dy', dy);
-  if (!sameShape(dy.shape, output.shape)) {
-    throw new RangeError(`dy: expected shape ${formatShape(output.shape)} (${layer}'s output), got ${formatShape(dy.shape)}`);
+/** A frozen { name, value, grad }: neither a layer nor SGD can be handed another tensor later. */
+export function parameter(name: string, value: Tensor, grad: Tensor): Parameter {
+  return Object.freeze({ name, value, grad });
+}
+
+/** A [N, features] input shape, or a RangeError naming x. */
+export function checkRows(shape: readonly number[], features: number): readonly number[] {
+  if (shape.length !== 2 || shape[1] !== features) {
+    throw new RangeError(`x: expected shape [N, ${features}], got ${formatShape(shape)}`);
   }
-}
-
-/** The input forward() kept must still be alive when backward() reads it. */
-export function checkSavedInput(x: Tensor, layer: string): void {
-  if (x.disposed) throw savedInputDisposedError(`Tensor ${formatShape(x.shape)}`, layer);
-}
-
-/** Copies the named tensors out, PyTorch's state_dict. */
-export function saveTensors(params: readonly Parameter[]): LayerState {
-  const state: LayerState = {};
-  for (const p of params) state[p.name] = p.value.toArray();
-  return state;
+  return shape;
 }
 
 /**
- * Strict, like BatchNorm.loadStateDict: exactly these keys, each an array-like of the
- * right length, all checked before anything changes. A wrong kind of value is a TypeError,
- * a missing or unexpected key or a wrong length a RangeError.
+ * The input forward() kept must still be alive when backward() reads it. When another layer
+ * owns it (its output), the error says so: that layer's output was disposed by mistake.
  */
-export function loadTensors(params: readonly Parameter[], state: LayerState): void {
-  if (state === null || typeof state !== 'object') throw typeError('state', 'an object', state);
-  const names = params.map((p) => p.name);
-  const expected = names.length > 0 ? `expected ${names.join(', ')}` : 'the layer has no state';
-  for (const key of Object.keys(state)) {
-    if (!names.includes(key)) throw new RangeError(`state: unexpected key "${key}" (${expected})`);
+export function checkSavedInput(x: Tensor, layer: string): void {
+  if (!x.disposed) return;
+  const hint = ownerHint(x);
+  if (hint !== undefined) throw disposedError(`${layer}.backward(): the input forward() saved, Tensor ${formatShape(x.shape)},`, hint);
+  throw savedInputDisposedError(`Tensor ${formatShape(x.shape)}`, layer);
+}
+
+/** A tensor a layer owns was disposed from outside: the error names the owner. */
+export function checkOwnedLive(argument: string, t: Tensor): void {
+  if (t.disposed) throw disposedError(`${argument}: Tensor ${formatShape(t.shape)}`, ownerHint(t));
+}
+
+/** The keys and kinds of a layer's state, read off its current state dict. */
+export function specOf(current: LayerState): StateSpec {
+  const tensors: [string, number][] = [];
+  const counters: string[] = [];
+  for (const [key, value] of Object.entries(current)) {
+    if (typeof value === 'number') counters.push(key);
+    else tensors.push([key, value.length]);
   }
-  for (const p of params) {
-    const v = state[p.name] as unknown;
-    if (v === undefined) throw new RangeError(`state: missing key "${p.name}"`);
-    if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
-      throw typeError(`state.${p.name}`, `an array-like of ${p.value.size} numbers`, v);
-    }
-    if ((v as ArrayLike<number>).length !== p.value.size) throw rangeError(`state.${p.name}`, `${p.value.size} values`, v);
-  }
-  for (const p of params) p.value.set(state[p.name] as ArrayLike<number>);
+  return { tensors, counters };
 }

@@ -1,9 +1,9 @@
 // Softmax cross-entropy over [N, classes] logits with class-index labels, PyTorch's
 // CrossEntropyLoss (mean reduction). Loss and gradient come from one kernel call.
-import type { Runtime } from '../runtime.js';
+import { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { formatShape } from '../shape.js';
-import { noForwardError } from '../errors.js';
+import { noForwardError, typeError } from '../errors.js';
 import { Owned } from './layer.js';
 
 function checkPair(rt: Runtime, logits: Tensor, labels: Tensor): [number, number] {
@@ -23,18 +23,36 @@ function labelError(C: number): RangeError {
   return new RangeError(`labels: expected integer class indices in [0, ${C - 1}], got a value outside`);
 }
 
+/**
+ * Mean softmax cross-entropy over a batch of logits `[N, C]` and labels `[N]` (class indices stored as
+ * float32). forward() returns the loss and computes its gradient in the same kernel call; backward() returns it.
+ *
+ * @example
+ * ```js
+ * const loss = new nn.SoftmaxCrossEntropy(rt);
+ * const value = loss.forward(net.forward(x), labels);
+ * net.backward(loss.backward());
+ * ```
+ */
 export class SoftmaxCrossEntropy {
   readonly #rt: Runtime;
-  readonly #grad = new Owned();
+  readonly #grad = new Owned(this);
   #fresh = false;
 
   constructor(rt: Runtime) {
+    if (!(rt instanceof Runtime)) throw typeError('rt', 'a Runtime (from init())', rt);
     this.#rt = rt;
+    if (new.target === SoftmaxCrossEntropy) Object.freeze(this);
   }
 
   /** Mean loss over the rows; also computes d loss/d logits for backward(). */
   forward(logits: Tensor, labels: Tensor): number {
+    // Until this call succeeds there is no gradient to hand out, not even the last one.
+    this.#fresh = false;
     const [N, C] = checkPair(this.#rt, logits, labels);
+    if (logits === this.#grad.current) {
+      throw new RangeError('logits: must not be SoftmaxCrossEntropy\'s own gradient, which forward() overwrites (copy it with rt.tensor(logits.shape, logits.data))');
+    }
     const grad = this.#grad.get(this.#rt, logits.shape);
     const loss = this.#rt.kernels.f32_softmax_xent(logits.ptr, labels.ptr, grad.ptr, N, C);
     if (Number.isNaN(loss) && !this.#labelsValid(logits, labels, N, C)) throw labelError(C);
@@ -45,13 +63,18 @@ export class SoftmaxCrossEntropy {
   /** d loss / d logits of the last forward(); owned by the loss, valid until the next. */
   backward(): Tensor {
     const grad = this.#grad.current;
-    if (grad === null || !this.#fresh) throw noForwardError('SoftmaxCrossEntropy');
+    if (grad === null || !this.#fresh) throw noForwardError(String(this));
     return grad;
   }
 
+  /** Frees the gradient tensor the loss owns. */
   dispose(): void {
     this.#grad.dispose();
     this.#fresh = false;
+  }
+
+  toString(): string {
+    return 'SoftmaxCrossEntropy';
   }
 
   // NaN means bad labels unless the logits themselves are not finite (then NaN is the loss).

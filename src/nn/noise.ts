@@ -5,9 +5,9 @@
 // Eval passes x through unchanged (scale 1, shift 0).
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkPositiveInteger, rangeError, typeError } from '../errors.js';
+import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkRows, StatelessLayer } from './layer.js';
+import { checkRows, LayerBase } from './layer.js';
 
 export interface UnitNoiseOptions {
   /** Draws the noise; required so that a seed fixes it. */
@@ -18,24 +18,24 @@ export interface UnitNoiseOptions {
   scale?: readonly [number, number];
 }
 
-function checkRange(argument: string, value: unknown): [number, number] {
+function checkRange(argument: string, value: unknown): readonly [number, number] {
   const expected = 'a [low, high] pair of finite numbers with low <= high';
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) throw typeError(argument, expected, value);
-  if (value.length !== 2 || !value.every(Number.isFinite)) throw rangeError(argument, expected, value);
-  const [low, high] = value as [number, number];
+  if (!Array.isArray(value)) throw typeError(argument, expected, value);
+  // Read once: the pair that was checked is the pair that is kept.
+  const pair: unknown[] = [];
+  for (let i = 0; i < value.length; i++) pair.push(value[i]);
+  if (!pair.every((v) => typeof v === 'number')) throw typeError(argument, expected, value);
+  if (pair.length !== 2 || !pair.every(Number.isFinite)) throw rangeError(argument, expected, value);
+  const [low, high] = pair as [number, number];
   if (low > high) throw rangeError(argument, expected, value);
-  return [low, high];
+  return Object.freeze([low, high] as const);
 }
 
-export class UnitNoise extends StatelessLayer {
-  readonly features: number;
-  readonly shiftRange: readonly [number, number];
-  readonly scaleRange: readonly [number, number];
-  /**
-   * When true, training forwards reuse the last draw instead of drawing anew: a
-   * measurement that repeats a step's forward pass on the same batch sees the same noise.
-   */
-  hold = false;
+export class UnitNoise extends LayerBase {
+  readonly #features: number;
+  readonly #shiftRange: readonly [number, number];
+  readonly #scaleRange: readonly [number, number];
+  #hold = false;
   readonly #rt: Runtime;
   readonly #rng: Rng;
   readonly #scale: Tensor;
@@ -44,16 +44,49 @@ export class UnitNoise extends StatelessLayer {
   #drawn = false;
 
   constructor(rt: Runtime, features: number, options: UnitNoiseOptions) {
-    super();
-    this.features = checkPositiveInteger('features', features);
+    super(rt);
+    this.#features = checkPositiveInteger('features', features);
     if (options === null || typeof options !== 'object') throw typeError('options', 'an object with an rng', options);
     if (!(options.rng instanceof Rng)) throw typeError('options.rng', 'an Rng (nn.Rng(seed))', options.rng);
-    this.shiftRange = checkRange('options.shift', options.shift ?? [-1, 1]);
-    this.scaleRange = checkRange('options.scale', options.scale ?? [1, 2]);
+    // Only undefined means "default": null is a value of the wrong kind.
+    this.#shiftRange = checkRange('options.shift', options.shift === undefined ? [-1, 1] : options.shift);
+    this.#scaleRange = checkRange('options.scale', options.scale === undefined ? [1, 2] : options.scale);
     this.#rt = rt;
     this.#rng = options.rng;
     this.#scale = rt.tensor([features]);
-    this.#shift = rt.tensor([features]);
+    try {
+      this.#shift = rt.tensor([features]);
+    } catch (error) {
+      this.#scale.dispose();
+      throw error;
+    }
+    if (new.target === UnitNoise) Object.freeze(this);
+  }
+
+  get features(): number {
+    return this.#features;
+  }
+
+  /** [low, high) of each unit's shift. */
+  get shiftRange(): readonly [number, number] {
+    return this.#shiftRange;
+  }
+
+  /** [low, high) of each unit's scale. */
+  get scaleRange(): readonly [number, number] {
+    return this.#scaleRange;
+  }
+
+  /**
+   * When true, training forwards reuse the last draw instead of drawing anew: a
+   * measurement that repeats a step's forward pass on the same batch sees the same noise.
+   */
+  get hold(): boolean {
+    return this.#hold;
+  }
+
+  set hold(value: boolean) {
+    this.#hold = checkBoolean('hold', value);
   }
 
   /** The scale and shift of the last forward(). */
@@ -61,36 +94,35 @@ export class UnitNoise extends StatelessLayer {
     return { scale: this.#scale.toArray(), shift: this.#shift.toArray() };
   }
 
-  forward(x: Tensor): Tensor {
-    this.live();
-    checkRows(this.#rt, 'x', x, this.features);
+  protected checkShape(inputShape: readonly number[]): readonly number[] {
+    return checkRows(inputShape, this.#features);
+  }
+
+  protected run(x: Tensor, y: Tensor): void {
     const scale = this.#scale.data;
     const shift = this.#shift.data;
     if (!this.training) {
       scale.fill(1);
       shift.fill(0);
       this.#drawn = false;
-    } else if (!this.hold || !this.#drawn) {
+    } else if (!this.#hold || !this.#drawn) {
       // One draw per unit and step (features values), not per element.
-      const [s0, s1] = this.scaleRange;
-      const [m0, m1] = this.shiftRange;
-      for (let c = 0; c < this.features; c++) {
+      const [s0, s1] = this.#scaleRange;
+      const [m0, m1] = this.#shiftRange;
+      for (let c = 0; c < this.#features; c++) {
         scale[c] = this.#rng.uniformRange(s0, s1);
         shift[c] = this.#rng.uniformRange(m0, m1);
       }
       this.#drawn = true;
     }
-    const y = this.outputFor(this.#rt, x.shape);
-    this.#rt.kernels.f32_scale_shift_interleaved(x.ptr, y.ptr, x.shape[0]!, this.features, this.#scale.ptr, this.#shift.ptr);
-    return y;
+    this.#rt.kernels.f32_scale_shift_interleaved(x.ptr, y.ptr, x.shape[0]!, this.#features, this.#scale.ptr, this.#shift.ptr);
   }
 
-  backward(dy: Tensor, inputGrad = true): Tensor | null {
-    this.checkBackward(dy);
-    if (!inputGrad) return null;
-    const dx = this.gradFor(this.#rt, dy);
-    this.#rt.kernels.f32_scale_shift_interleaved(dy.ptr, dx.ptr, dy.shape[0]!, this.features, this.#scale.ptr, 0);
-    return dx;
+  // Backward reads the scale, which the layer keeps: the input may be gone.
+  protected checkSaved(): void {}
+
+  protected runBackward(dy: Tensor, _x: Tensor, dx: Tensor | null): void {
+    if (dx !== null) this.#rt.kernels.f32_scale_shift_interleaved(dy.ptr, dx.ptr, dy.shape[0]!, this.#features, this.#scale.ptr, 0);
   }
 
   protected release(): void {
@@ -99,6 +131,6 @@ export class UnitNoise extends StatelessLayer {
   }
 
   toString(): string {
-    return `UnitNoise(${this.features})`;
+    return `UnitNoise(${this.#features})`;
   }
 }

@@ -1,12 +1,12 @@
 // Whole-tensor vector arithmetic for measuring training: loss-landscape walks along the
 // gradient, gradient distances and norms. Sums are in f64.
-import { Tensor } from '../tensor.js';
+import { isTensor, type Tensor } from '../tensor.js';
 import { typeError } from '../errors.js';
 import { formatShape } from '../shape.js';
 
 /** `b` must be a live tensor of `a`'s runtime with as many values as `a`; `a` is checked first. */
 function checkSame(aName: string, a: unknown, bName: string, b: unknown): asserts a is Tensor {
-  if (!(a instanceof Tensor)) throw typeError(aName, 'a Tensor', a);
+  if (!isTensor(a)) throw typeError(aName, 'a Tensor', a);
   a.runtime.checkTensor(aName, a);
   const t = a.runtime.checkTensor(bName, b);
   if (t.size !== a.size) {

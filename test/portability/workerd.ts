@@ -1,5 +1,5 @@
 // Bundles app/worker-test.mjs (app/worker.mjs plus an error route) with the esbuild
-// command the README's "Use it in ..." gives, then runs it under the workerd binary with
+// command docs/runtimes.md gives, then runs it under the workerd binary with
 // app/workerd.capnp.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdtemp, symlink } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { repoRoot } from './packed.js';
 
 const run = promisify(execFile);
 
-/** The esbuild flags the README shows; wasm imports stay imports, workerd links them. */
+/** The esbuild flags docs/runtimes.md shows; wasm imports stay imports, workerd links them. */
 export const ESBUILD_FLAGS = ['--bundle', '--format=esm', '--conditions=workerd,worker,browser', "--external:'*.wasm'", '--outfile=worker.js'];
 
 /** A fresh folder beside the packed install's node_modules, holding worker.js and the config. */

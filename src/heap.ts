@@ -1,0 +1,35 @@
+// A runtime's raw memory, for the modules that allocate on its behalf (layers, functional
+// ops). The allocator is a private method of Runtime; runtime.ts hands this module the one
+// way in when it loads, so batchnorm.ts and functional.ts allocate without importing
+// runtime.ts, which imports them (no value-import cycle).
+import type { Runtime } from './runtime.js';
+
+/** @internal what runtime.ts installs: its private allocator, free and scratch */
+export interface HeapAccess {
+  allocate(rt: Runtime, bytes: number, argument: string): number;
+  free(rt: Runtime, ptr: number, bytes: number): void;
+  scratch(rt: Runtime, bytes: number, argument: string): number;
+}
+
+let access: HeapAccess | null = null;
+
+/** @internal runtime.ts calls it once, as it loads; a second caller is refused */
+export function installHeapAccess(heap: HeapAccess): void {
+  if (access !== null) throw new TypeError('installHeapAccess: the runtime module installed it already');
+  access = heap;
+}
+
+/** @internal `bytes` of `rt`'s memory, 16-byte aligned; a RangeError naming `argument` when they don't fit */
+export function allocate(rt: Runtime, bytes: number, argument: string): number {
+  return access!.allocate(rt, bytes, argument);
+}
+
+/** @internal returns what allocate() gave; `bytes` as allocated, for the accounting */
+export function free(rt: Runtime, ptr: number, bytes: number): void {
+  access!.free(rt, ptr, bytes);
+}
+
+/** @internal the runtime's reusable per-call scratch region, at least `bytes` long */
+export function scratch(rt: Runtime, bytes: number, argument: string): number {
+  return access!.scratch(rt, bytes, argument);
+}
