@@ -11,11 +11,11 @@
 // --steps sets the Figure 1 runs; every other experiment runs a fixed fraction of it
 // (study.mjs, SCHEDULE). `npm start` runs 3 seeds of 2,500 steps; --full runs the study
 // the committed results come from (5 seeds of the paper's 50,000 steps) and also writes
-// docs/results.md and docs/results.json. Seeds run in worker threads, one per core.
+// docs/results.md, docs/results.json and the figures in docs/results/. Seeds run in worker threads, one per core.
 //
 // The same --seed, --seeds and --steps write the same results.json, byte for byte: it holds
 // no timings and no dates (those go to report.md, the console and the docs page's header).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +36,8 @@ const DEFAULTS = Object.freeze({ seed: 1, out: 'report' });
 // A 95% t interval needs at least two seeds.
 const MIN_SEEDS = 2;
 const DOCS = path.resolve(import.meta.dirname, '..', 'docs');
+// The figures of the committed page, beside it.
+const DOCS_FIGURES = path.join(DOCS, 'results');
 
 function usage(message) {
   process.stderr.write(`${message}\nusage: npm run reproduce -- [--seed S] [--seeds K] [--steps N] [--out DIR] [--full]\n`);
@@ -133,12 +135,15 @@ async function main() {
   await writeFile(path.join(out, 'report.md'), report.markdown);
   if (full) {
     const command = ['npm run reproduce --', ...argv].join(' ');
+    await mkdir(DOCS_FIGURES, { recursive: true });
+    for (const file of Object.keys(specs)) await copyFile(path.join(out, file), path.join(DOCS_FIGURES, file));
+    const figures = Object.keys(specs).map((file) => `${path.basename(DOCS_FIGURES)}/${file}`);
     await writeFile(path.join(DOCS, 'results.json'), json);
     await writeFile(path.join(DOCS, 'results.md'), generatedHeader({ title: 'Batch normalization\'s claims on the full MNIST, with statistics', command })
-      + `\n${writeReport(results, { speed, figures: [], run }).body}`);
+      + `\n${writeReport(results, { speed, figures, run }).body}`);
   }
   progress.finish();
-  process.stdout.write(`${report.summary}\nWrote ${path.join(out, 'results.json')}, report.md and ${Object.keys(specs).length} figures in ${seconds.toFixed(0)} s (seed ${seed}, ${seeds} seeds, ${steps} steps${full ? ', full; docs/results.md and docs/results.json too' : ''}).\n`);
+  process.stdout.write(`${report.summary}\nWrote ${path.join(out, 'results.json')}, report.md and ${Object.keys(specs).length} figures in ${seconds.toFixed(0)} s (seed ${seed}, ${seeds} seeds, ${steps} steps${full ? ', full; docs/results.md, docs/results.json and docs/results/ too' : ''}).\n`);
 }
 
 await main();

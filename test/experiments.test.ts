@@ -125,6 +125,9 @@ describe('SampleNoise: Santurkar et al.\'s noise per activation and per sample, 
     const rt = await initDist();
     const noise = new SampleNoise(rt, 3, { rng: new nnDist.Rng(4) });
     const values = (t: { data: Float32Array }): number[] => Array.from(t.data);
+    const early = rt.tensor([2, 3]);
+    expect(() => noise.backward(early)).toThrow(/expected a forward\(\) first/);
+    early.dispose();
     const x = rt.tensor([2, 3], [1, 1, 1, 1, 1, 1]);
     const first = values(noise.forward(x));
     // Two samples with the same input get different noise.
@@ -139,6 +142,10 @@ describe('SampleNoise: Santurkar et al.\'s noise per activation and per sample, 
     const y2 = values(noise.forward(withX2));
     const dx = values(noise.backward(dy));
     dx.forEach((a, i) => expect(y2[i]! - second[i]!).toBeCloseTo(a, 5));
+    expect(() => noise.backward(dy)).toThrow(/expected a new forward\(\) before this backward\(\)/);
+    const wide = rt.tensor([2, 4]);
+    expect(() => noise.forward(wide)).toThrow(RangeError);
+    wide.dispose();
     noise.hold = false;
     noise.eval();
     expect(values(noise.forward(x))).toEqual([1, 1, 1, 1, 1, 1]);

@@ -2,6 +2,7 @@
 // table (paper, setup, effect with its 95% interval, verdict, seeds), then per claim the
 // rule, the per-seed values, the variants reported beside it and the paired tests. Every
 // number comes from results.json; nothing here judges a claim.
+import path from 'node:path';
 
 const MARK = { held: '✅ held', 'did not hold': '❌ did not hold', inconclusive: '❔ inconclusive' };
 
@@ -135,7 +136,7 @@ export function writeReport(results, { speed, figures, run }) {
     + `${seeds} seeds derived from \`--seed ${seed}\`; each seed fixes the initial weights, batch order and noise, shared by the models it compares. `
     + `Figure 1 runs ${count(steps)} SGD steps of batch 60 (the paper: 50,000); the other experiments: ${Object.entries(s).filter(([k]) => k !== 'figure1').map(([k, v]) => `${k} ${count(v)}`).join(', ')} steps. `
     + `This run took ${run.seconds.toFixed(0)} s on ${run.threads} worker threads. `
-    + '`npm run reproduce -- --full` runs 5 seeds of 50,000 Figure 1 steps and writes docs/results.md and docs/results.json; `npm start` runs the same code with 3 seeds of 2,500 steps.', '');
+    + '`npm run reproduce -- --full` runs 5 seeds of 50,000 Figure 1 steps and writes docs/results.md, docs/results.json and the figures in docs/results/; `npm start` runs the same code with 3 seeds of 2,500 steps.', '');
   lines.push('Each claim is a paired per-seed value (BN minus baseline, or BN over baseline, on runs from the same initial weights and batches); the effect is its mean over seeds (geometric for ratios) with a 95% Student t interval. '
     + 'The verdict comes from the interval alone: **held** when the whole interval lies on the side the paper claims, **did not hold** when it lies on the other side, **inconclusive** when it contains no effect. '
     + `Accuracies are the mean of the last ${config.finalCheckpoints} checkpoints; where two models are scored on the same test digits, McNemar's exact test is reported beside the interval. `
@@ -146,8 +147,7 @@ export function writeReport(results, { speed, figures, run }) {
   for (const id of Object.keys(results.claims)) lines.push(...claimSection(results, id));
   lines.push(...detailSections(results));
   lines.push('## Figures', '', 'Mean over seeds, with a band from the lowest to the highest seed.', '');
-  if (figures.length === 0) lines.push('They are written beside report.md in the run\'s `--out` directory (`report/` by default), which is not committed.', '');
-  for (const f of figures) lines.push(`![${f}](${f})`, '');
+  for (const f of figures) lines.push(`![${path.basename(f, '.svg')}](${f})`, '');
   lines.push(...speedSection(speed));
   lines.push('## Where our setup differs from the papers', '');
   lines.push('- Ioffe & Szegedy give no learning rate and no scale for Figure 1\'s "small random Gaussian" weights; we take N(0, 0.01²) and choose each model\'s rate on validation, and also report both at one shared rate.');

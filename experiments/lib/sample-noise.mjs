@@ -6,8 +6,9 @@
 // then per sample r:  y[r,c] = x[r,c]·a[r,c] + b[r,c],  a ~ U(s_c/2, 3s_c/2),  b ~ N(m_c, 1).
 // nn.UnitNoise draws one scale and shift per unit and step, shared by the whole batch;
 // this layer is the per-sample version. Eval passes x through unchanged. A plain
-// nn Layer (duck-typed, no parameters, no state), written in JavaScript over the
-// tensors' memory: a batch of 60 by 100 units is 6,000 multiply-adds.
+// nn Layer (duck-typed, no parameters, no state; one backward per forward, like nn's
+// layers), written in JavaScript over the tensors' memory: a batch of 60 by 100 units is
+// 6,000 multiply-adds.
 
 export const NOISE_RANGES = Object.freeze({ shift: Object.freeze([-1, 1]), scale: Object.freeze([1, 2]) });
 
@@ -25,6 +26,8 @@ export class SampleNoise {
   #scale = new Float32Array(0);
   #shift = new Float32Array(0);
   #drawn = false;
+  // backward() used the last forward() already: a second one would apply it twice.
+  #backwardDone = false;
 
   constructor(rt, features, { rng }) {
     if (!Number.isSafeInteger(features) || features < 1) throw new RangeError(`features: expected a positive integer, got ${features}`);
@@ -63,9 +66,24 @@ export class SampleNoise {
     return this.#rt.tensor(shape);
   }
 
+  outputShape(inputShape) {
+    if (inputShape.length !== 2 || inputShape[1] !== this.features) throw new RangeError(`x: expected shape [N, ${this.features}], got [${inputShape}]`);
+    return inputShape;
+  }
+
+  inputGradShape(dyShape) {
+    if (this.#out === null) throw new TypeError(`${this}.backward(): expected a forward() first, got none`);
+    if (this.#backwardDone) throw new TypeError(`${this}.backward(): expected a new forward() before this backward(), got one backward() already used`);
+    if (dyShape.length !== 2 || dyShape[0] !== this.#out.shape[0] || dyShape[1] !== this.features) {
+      throw new RangeError(`dy: expected shape [${this.#out.shape}], got [${dyShape}]`);
+    }
+    return dyShape;
+  }
+
   forward(x) {
-    if (x.shape.length !== 2 || x.shape[1] !== this.features) throw new RangeError(`x: expected shape [N, ${this.features}], got [${x.shape}]`);
+    this.outputShape(x.shape);
     const rows = x.shape[0];
+    this.#backwardDone = false;
     this.#out = this.#owned(this.#out, x.shape);
     const xs = x.data;
     const ys = this.#out.data;
@@ -80,7 +98,8 @@ export class SampleNoise {
   }
 
   backward(dy, inputGrad = true) {
-    if (this.#out === null) throw new Error('SampleNoise: backward() before forward()');
+    this.inputGradShape(dy.shape);
+    this.#backwardDone = true;
     if (!inputGrad) return null;
     this.#dx = this.#owned(this.#dx, dy.shape);
     const d = dy.data;
@@ -109,7 +128,15 @@ export class SampleNoise {
     return {};
   }
 
-  loadStateDict() {}
+  prepareLoad(state, prefix) {
+    const keys = Object.keys(state ?? {});
+    if (keys.length > 0) throw new RangeError(`state: unexpected key "${prefix}${keys[0]}" (${this} has no state)`);
+    return () => {};
+  }
+
+  loadStateDict(state) {
+    this.prepareLoad(state, '')();
+  }
 
   dispose() {
     this.#out?.dispose();
