@@ -2,10 +2,18 @@
 // before anything is written, and the object stateDict() returns survives JSON.stringify.
 import { checkNonNegativeInteger, readNumbers, typeError } from './errors.js';
 
-/** What stateDict() returns: copies under PyTorch's keys, numbers for counters. */
+/**
+ * What stateDict() returns: copies under PyTorch's keys, numbers for counters.
+ *
+ * @inline
+ */
 export type State = Record<string, Float32Array | number>;
 
-/** What loadStateDict() takes: the same keys, each tensor any array-like (a parsed JSON array too). */
+/**
+ * What loadStateDict() takes: the same keys, each tensor any array-like (a parsed JSON array too).
+ *
+ * @inline
+ */
 export type StateLike = Record<string, ArrayLike<number> | number>;
 
 /** The keys a layer's state has: tensors by size, and counters (non-negative safe integers). */

@@ -12,6 +12,10 @@ import { LayerBase, parameter, specOf, type LayerStateInput, type LayerState, ty
 // record of its dimensionality, and Sequential must check a whole chain before it runs.
 const RANKS: Record<string, readonly number[]> = { BatchNorm1d: [2, 3], BatchNorm2d: [4], BatchNorm3d: [5] };
 
+/**
+ * A core BatchNorm (rt.batchNorm1d/2d/3d) as a Layer; the math is the BatchNorm's own.
+ * A Sequential wraps a BatchNorm passed to it in one, so it is rarely made by hand.
+ */
 export class BatchNormLayer extends LayerBase {
   readonly #module: BatchNorm;
   readonly #ranks: readonly number[];
@@ -39,17 +43,20 @@ export class BatchNormLayer extends LayerBase {
     this.#module.train(checkBoolean('training', mode));
   }
 
+  /** {@inheritDoc Layer.parameters} */
   parameters(): Parameter[] {
     const m = this.#module;
     if (!m.weight || !m.bias || !m.weightGrad || !m.biasGrad) return [];
     return [parameter('weight', m.weight, m.weightGrad), parameter('bias', m.bias, m.biasGrad)];
   }
 
+  /** {@inheritDoc Layer.zeroGrad} */
   zeroGrad(): void {
     this.live();
     this.#module.zeroGrad();
   }
 
+  /** The wrapped BatchNorm's state dict: weight and bias (affine), running statistics and their count (trackRunningStats). */
   stateDict(): LayerState {
     this.live();
     return serializable({ ...this.#module.stateDict() } as LayerState);

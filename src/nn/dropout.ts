@@ -8,11 +8,21 @@ import { checkNumber, typeError } from '../errors.js';
 import { Rng } from './rng.js';
 import { LayerBase, Owned } from './layer.js';
 
+/** Options of Dropout. */
 export interface DropoutOptions {
   /** Draws one mask seed per training forward; required so that a seed fixes the masks. */
   rng: Rng;
 }
 
+/**
+ * Inverted dropout, PyTorch's nn.Dropout: in training each element is zeroed with probability
+ * `p` and the others are scaled by 1/(1 − p); in eval the layer is the identity.
+ *
+ * @example
+ * ```js
+ * const drop = new nn.Dropout(rt, 0.5, { rng: new nn.Rng(1) }); // the seed fixes every mask
+ * ```
+ */
 export class Dropout extends LayerBase {
   readonly #p: number;
   readonly #rt: Runtime;

@@ -15,10 +15,18 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
-/** Tensors by name, PyTorch's state_dict keys (numbers for counters); JSON.stringify gives arrays. */
+/**
+ * Tensors by name, PyTorch's state_dict keys (numbers for counters); JSON.stringify gives arrays.
+ *
+ * @useDeclaredType
+ */
 export type LayerState = State;
 
-/** What loadStateDict() accepts: the values may be any array-likes of numbers (parsed JSON). */
+/**
+ * What loadStateDict() accepts: the values may be any array-likes of numbers (parsed JSON).
+ *
+ * @useDeclaredType
+ */
 export type LayerStateInput = StateLike;
 
 /**
@@ -28,9 +36,11 @@ export type LayerStateInput = StateLike;
  * one backward() follows each forward().
  */
 export interface Layer {
+  /** True in training mode (the default), false in eval mode; assigning a non-boolean throws. */
   training: boolean;
   /** The last forward()'s result, or null before the first. */
   readonly output: Tensor | null;
+  /** The output for `x`, owned by the layer; keeps `x` for the backward() that follows. */
   forward(x: Tensor): Tensor;
   /**
    * Gradients of the parameters ACCUMULATE; returns dx, or null when `inputGrad` is
@@ -47,17 +57,24 @@ export interface Layer {
    * now (no forward, a second backward, a disposed saved input, a wrong shape), runs nothing.
    */
   inputGradShape(dyShape: readonly number[]): readonly number[];
+  /** The learnable parameters in PyTorch's order (weight, then bias); empty for a layer without. */
   parameters(): Parameter[];
+  /** Sets every parameter's gradient to zero: backward() accumulates into them. */
   zeroGrad(): void;
+  /** Sets training mode (`mode` true, the default) or eval mode; returns the layer. */
   train(mode?: boolean): this;
+  /** Eval mode, the same as train(false); returns the layer. */
   eval(): this;
+  /** Copies of the layer's state under PyTorch's state_dict keys; JSON.stringify writes plain arrays. */
   stateDict(): LayerState;
+  /** Replaces the layer's state with `state`, stateDict()'s keys exactly; checks every value before it writes any. */
   loadStateDict(state: LayerStateInput): void;
   /**
    * Checks `state` in full and converts it to the layer's own kinds; returns the write,
    * which cannot fail. `prefix` ('1.' inside a Sequential) makes messages name full keys.
    */
   prepareLoad(state: LayerStateInput, prefix: string): () => void;
+  /** Frees every tensor the layer owns (outputs, parameters, gradients); a second call does nothing. */
   dispose(): void;
 }
 

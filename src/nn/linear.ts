@@ -23,6 +23,17 @@ export interface LinearOptions {
   init?: LinearInit;
 }
 
+/**
+ * A fully connected layer, PyTorch's nn.Linear: `y = x·Wᵀ + b` for `x` of shape `[N, inFeatures]`,
+ * with `W` of shape `[outFeatures, inFeatures]`.
+ *
+ * @example
+ * ```js
+ * const lin = new nn.Linear(rt, 3, 2, { rng: new nn.Rng(1) }); // String(lin): 'Linear(3, 2, bias=true)'
+ * const y = lin.forward(x);   // x [N, 3] -> y [N, 2], owned by lin
+ * lin.backward(dy);           // dW and db accumulate in lin.weightGrad and lin.biasGrad
+ * ```
+ */
 export class Linear extends LayerBase {
   readonly #inFeatures: number;
   readonly #outFeatures: number;
@@ -97,6 +108,7 @@ export class Linear extends LayerBase {
     return this.#biasGrad;
   }
 
+  /** {@inheritDoc Layer.parameters} */
   parameters(): Parameter[] {
     return this.#params.slice();
   }

@@ -73,6 +73,7 @@ export class SoftmaxCrossEntropy {
     this.#fresh = false;
   }
 
+  /** 'SoftmaxCrossEntropy', the name its error messages use. */
   toString(): string {
     return 'SoftmaxCrossEntropy';
   }

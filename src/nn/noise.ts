@@ -9,6 +9,7 @@ import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../er
 import { Rng } from './rng.js';
 import { checkRows, LayerBase } from './layer.js';
 
+/** Options of UnitNoise. */
 export interface UnitNoiseOptions {
   /** Draws the noise; required so that a seed fixes it. */
   rng: Rng;
@@ -31,6 +32,16 @@ function checkRange(argument: string, value: unknown): readonly [number, number]
   return Object.freeze([low, high] as const);
 }
 
+/**
+ * Santurkar et al. (2018)'s "noisy BatchNorm" noise for `[N, features]` inputs: in training
+ * `y[r, c] = x[r, c]·scale[c] + shift[c]`, with each unit's scale and shift drawn anew at
+ * every forward (unless `hold` is set); in eval the layer is the identity.
+ *
+ * @example
+ * ```js
+ * const noise = new nn.UnitNoise(rt, 100, { rng: new nn.Rng(1), shift: [-1, 1], scale: [1, 2] });
+ * ```
+ */
 export class UnitNoise extends LayerBase {
   readonly #features: number;
   readonly #shiftRange: readonly [number, number];

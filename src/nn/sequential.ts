@@ -23,6 +23,18 @@ function isLayer(value: unknown): value is Layer {
 // PyTorch's state_dict index: a decimal without leading zeros, then the layer's own key.
 const KEY = /^(0|[1-9][0-9]*)\.(.+)$/s;
 
+/**
+ * Layers run in order by forward() and in reverse by backward(), PyTorch's nn.Sequential. A
+ * BatchNorm from rt.batchNorm1d/2d/3d may be passed as it is; each instance may appear once.
+ *
+ * @example
+ * ```js
+ * const rng = new nn.Rng(1);
+ * const net = new nn.Sequential(new nn.Linear(rt, 784, 100, { rng }), rt.batchNorm1d(100), new nn.ReLU(rt));
+ * Object.keys(net.stateDict()); // ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', ...]
+ * net.dispose();                 // disposes every layer, the BatchNorm included
+ * ```
+ */
 export class Sequential implements Layer {
   readonly #layers: readonly Layer[];
   #disposed = false;
@@ -119,6 +131,7 @@ export class Sequential implements Layer {
     return g;
   }
 
+  /** Every layer's parameters in order, each with its PyTorch path ('0.weight'). */
   parameters(): NamedParameter[] {
     return this.#layers.flatMap((layer, i) => layer.parameters().map((p) => Object.freeze({ name: p.name, value: p.value, grad: p.grad, path: `${i}.${p.name}` })));
   }
