@@ -14,6 +14,9 @@ export const PAPER_STEPS = 50000;
 export const FINAL_CHECKPOINTS = 3;
 // A network "trains" at a rate, or "reaches the target" from an init, at this accuracy.
 export const TRAINS_ACCURACY = 0.9;
+// The last checkpoints are this fraction of training apart: close enough to the end to
+// measure the trained network, far enough apart to average out batch-to-batch wobble.
+const TAIL_SPACING = 0.05;
 
 export const CONFIG = Object.freeze({
   // Ioffe & Szegedy §4.1: 784-100-100-100-10 sigmoid, batch 60, weights "initialized to
@@ -66,10 +69,10 @@ export function seedStreams(seed, index) {
   return { init: streams.nextUint32(), batches: streams.nextUint32(), noise: streams.nextUint32(), dropout: streams.nextUint32(), probe: streams.nextUint32() };
 }
 
-/** The last FINAL_CHECKPOINTS evaluation steps of a run of `steps` (distinct, ascending). */
+/** The last FINAL_CHECKPOINTS evaluation steps of a run of `steps`, TAIL_SPACING apart (distinct, ascending). */
 export function tail(steps) {
   const at = [];
-  for (let i = FINAL_CHECKPOINTS - 1; i >= 0; i--) at.push(Math.round(steps * (1 - i * 0.05)));
+  for (let i = FINAL_CHECKPOINTS - 1; i >= 0; i--) at.push(Math.round(steps * (1 - i * TAIL_SPACING)));
   return [...new Set(at)];
 }
 
