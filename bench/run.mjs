@@ -480,3 +480,4 @@ async function main() {
 }
 
 await main();
+if (!ONLY && !QUICK) process.stdout.write(`\n${(await (await import('./tfjs-layer.mjs')).benchTfjsLayer()).markdown}\n`);
