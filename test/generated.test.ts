@@ -95,6 +95,7 @@ describe('README tables', () => {
       '| BN trains faster (Ioffe Fig. 1a) | **held** | 2.5 [1.25, 3.75] × fewer steps | > 1 | 5 |',
       '| BN regularizes: a smaller train–test gap (Ioffe §3.4) | **inconclusive** | 0 [-0.41, 0.41] points | < 0 | 5 |',
       '| Smaller effective β-smoothness (Santurkar Fig. 4c) | **did not hold** | 0.712 [0.5, 0.91] × | < 1 | 3 |',
+      '| BN allows higher learning rates (Ioffe §3.3) | **inconclusive** | — [—, —] grid steps | > 0 | 5 |',
       '| `someNewClaim` | **held** | 1235 [1000, 1500] steps | > 0 | 5 |',
     ].join('\n'));
   });
