@@ -65,8 +65,8 @@ const TFJS_TARGETS = [
   { backend: 'wasm', op: 'inference', speedup: 1, words: 'no slower than tfjs\'s layer' },
 ];
 
-// BN's share of an epoch from two epoch times; below zero only by noise (separate epochs).
-function bnShare(without, withBn) {
+/** BN's share of an epoch from its times without and with BN; below zero only by noise (separate epochs), shown as 0%. */
+export function bnShare(without, withBn) {
   return `${Math.max(0, 100 * (1 - without / withBn)).toFixed(0)}%`;
 }
 

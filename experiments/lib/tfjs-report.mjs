@@ -4,6 +4,7 @@
 // test/generated.test.ts re-renders the committed JSON and compares. No tfjs import here:
 // rendering needs none.
 import { generatedHeader } from '../../scripts/generated.mjs';
+import { bnShare } from '../../bench/page.mjs';
 
 export const VARIANTS = ['tfjs', 'ours', 'none'];
 const VARIANT_NAMES = { tfjs: 'tfjs BatchNormalization', ours: 'batchnorm-wasm/tfjs', none: 'no batch norm' };
@@ -38,11 +39,6 @@ export function summarize(runs) {
     };
   }
   return out;
-}
-
-// BN's share of an epoch from two epoch times; below zero only by noise (separate epochs).
-function bnShare(without, withBn) {
-  return `${Math.max(0, 100 * (1 - without / withBn)).toFixed(0)}%`;
 }
 
 function table(head, rows) {
