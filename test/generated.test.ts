@@ -3,7 +3,7 @@
 // TSDoc comments) and compared with what is in the repository, so a hand edit or a changed
 // renderer without a re-run fails here.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,9 @@ import { repoRoot } from './portability/packed.js';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { GENERATED_MARK } from '../scripts/generated.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
-import { renderPerformancePage } from '../bench/page.mjs';
+import { renderPerformancePage, tfjsSection } from '../bench/page.mjs';
+// @ts-expect-error: plain ESM scripts without type declarations
+import { renderTfjsMnistPage } from '../experiments/lib/tfjs-report.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { claimsTable, fillRegions, readmeTables } from '../scripts/readme-tables.mjs';
 
@@ -25,14 +27,22 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile()).sort();
 }
 
-// Pages whose generator lives in this repository's scripts, re-rendered from their JSON.
-const RENDERERS: Record<string, () => string> = {
-  'docs/performance.md': () => renderPerformancePage(JSON.parse(read('bench/results/latest.json'))) as string,
+const exists = (path: string): boolean => existsSync(join(repoRoot, path));
+
+// Pages whose generator lives in this repository's scripts, with the JSON they are rendered
+// from. A page may not be committed yet (its command runs on a quiet machine): then neither
+// it nor its JSON is, and the docs link it as pending (test/docs.test.ts).
+const RENDERERS: Record<string, { json: string; render: (data: unknown) => string; committed: boolean }> = {
+  'docs/performance.md': { json: 'bench/results/latest.json', render: (d) => renderPerformancePage(d) as string, committed: true },
+  'docs/tfjs-mnist.md': { json: 'docs/tfjs-mnist.json', render: (d) => renderTfjsMnistPage(d) as string, committed: false },
 };
 
 describe('generated pages', () => {
   it.each(Object.keys(RENDERERS))('%s is exactly what its generator renders from the committed JSON', (page) => {
-    expect(read(page)).toBe(RENDERERS[page]!());
+    const { json, render, committed } = RENDERERS[page]!;
+    expect(exists(json), `${json} is committed exactly when ${page} is`).toBe(exists(page));
+    if (committed) expect(exists(page), `${page} is committed`).toBe(true);
+    if (exists(page)) expect(read(page)).toBe(render(JSON.parse(read(json))));
   });
 
   it('every page that starts with the generated mark carries the header: title, command and date, machine', () => {
@@ -78,6 +88,68 @@ describe('the API reference (docs/api)', () => {
       });
     }
     expect(unlinked).toEqual([]);
+  });
+});
+
+describe('docs/performance.md: the TensorFlow.js section', () => {
+  it('renders latest.json\'s tfjs rows: times, ratios, the copies\' share, the targets and the epochs (synthetic rows)', () => {
+    const lines = (tfjsSection(JSON.parse(read('test/generated/tfjs-bench.json'))) as string[]).join('\n');
+    expect(lines).toContain([
+      '| backend | op | tfjs layer | batchnorm-wasm/tfjs | speedup | ours: kernels alone | ours: copies | copies / ours |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| wasm | train step | 1.00 s | 20.0 ms | 50.0× | 10.0 ms | 6.00 ms | 30% |',
+      '| wasm | inference | 30.0 ms | 40.0 ms | 0.75× | 2.00 ms | 4.00 ms | 10% |',
+      '| cpu | train step | 9.00 s | 45.0 ms | 200× | 9.00 ms | 36.0 ms | 80% |',
+    ].join('\n'));
+    expect(lines).toContain('train step at least 20× faster than tfjs\'s layer: 50.0×, met; inference no slower than tfjs\'s layer: 0.75×, not met.');
+    expect(lines).toContain([
+      '| wasm | pointwise | 800 ms | 250 ms | 200 ms | 3.20× | 75% | 20% |',
+      '| cpu | conv | 8.00 s | 6.20 s | 6.40 s | 1.29× | 20% | 0% |',
+    ].join('\n'));
+  });
+
+  it('judges the targets only on the shape they are set on, and says when a run left the rows out', () => {
+    const rows = JSON.parse(read('test/generated/tfjs-bench.json')) as { shape: number[] };
+    const other = (tfjsSection({ ...rows, shape: [4, 6, 6, 8] }) as string[]).join('\n');
+    expect(other).toContain('this run did not measure that shape');
+    expect(other).not.toContain('met');
+    for (const absent of [null, undefined]) {
+      expect((tfjsSection(absent) as string[]).join('\n')).toContain('Not measured by this run');
+    }
+  });
+});
+
+describe('docs/tfjs-mnist.md', () => {
+  const page = (): string => renderTfjsMnistPage(JSON.parse(read('test/generated/tfjs-mnist.json'))) as string;
+
+  it('renders each epoch\'s accuracy over seeds, the paired difference, each seed\'s curve and the epoch times (synthetic runs)', () => {
+    expect(page()).toContain([
+      '| 1 | 45.0% (40.0%–50.0%) | 46.0% (40.0%–52.0%) | +1.0 (0.0 to +2.0) | 25.0% (20.0%–30.0%) |',
+      '| 2 | 65.0% (60.0%–70.0%) | 63.5% (60.0%–67.0%) | -1.5 (-3.0 to 0.0) | – |',
+    ].join('\n'));
+    expect(page()).toContain([
+      '| 1 | 40.0% → 60.0% | 40.0% → 60.0% | 30.0% |',
+      '| 2 | 50.0% → 70.0% | 52.0% → 67.0% | 20.0% |',
+    ].join('\n'));
+    expect(page()).toContain([
+      '| tfjs BatchNormalization | 4 | 1.00 | 1.00–2.00 | 65% |',
+      '| batchnorm-wasm/tfjs | 4 | 0.25 | 0.25–0.50 | 0% |',
+      '| no batch norm | 2 | 0.35 | 0.20–0.50 | – |',
+    ].join('\n'));
+    expect(page()).toContain('Epoch time with tfjs\'s layer over with ours: 4.00×.');
+  });
+
+  it('starts with the header of its run and says when the run was reduced', () => {
+    const lines = page().split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      GENERATED_MARK,
+      '# TensorFlow.js on MNIST digits: tfjs\'s BatchNormalization against batchnorm-wasm/tfjs',
+      '',
+      'Generated by `npm run reproduce:tfjs -- --seeds 2` on 2026-12-01 12:00 UTC.',
+    ]);
+    expect(page()).toContain('**This is a reduced run**');
+    const full = JSON.parse(read('test/generated/tfjs-mnist.json')) as { env: object };
+    expect(renderTfjsMnistPage({ ...full, env: { ...full.env, reduced: false } })).not.toContain('reduced run');
   });
 });
 
