@@ -57,6 +57,75 @@ function timesTable(latest, results) {
   return table(['workload', 'op', ...cols], rows);
 }
 
+// Issue 15's targets, on this shape and tfjs's wasm backend: a train step at least 20×
+// faster than tf.layers.batchNormalization's, inference no slower.
+const TFJS_TARGET_SHAPE = [32, 56, 56, 64];
+const TFJS_TARGETS = [
+  { backend: 'wasm', op: 'train step', speedup: 20, words: 'at least 20× faster than tfjs\'s layer' },
+  { backend: 'wasm', op: 'inference', speedup: 1, words: 'no slower than tfjs\'s layer' },
+];
+
+/** BN's share of an epoch from its times without and with BN; below zero only by noise (separate epochs), shown as 0%. */
+export function bnShare(without, withBn) {
+  return `${Math.max(0, 100 * (1 - without / withBn)).toFixed(0)}%`;
+}
+
+/**
+ * The TensorFlow.js section: `latest.tfjs` as bench/tfjs-layer.mjs measured it (layer rows
+ * and end-to-end epochs), or a line saying this run left it out.
+ */
+export function tfjsSection(tfjs) {
+  const lines = ['## TensorFlow.js: batchnorm-wasm/tfjs against tf.layers.batchNormalization', ''];
+  if (!tfjs) {
+    lines.push('Not measured by this run: `--quick` and `--only` runs leave these rows out; a full `npm run bench` measures them.');
+    return lines;
+  }
+  const copies = { 'train step': 'x in, y out, dy in, dx out', inference: 'x in, y out' };
+  lines.push(
+    `The layer as a tfjs user calls it (\`bench/tfjs-layer.mjs\`), TensorFlow.js ${tfjs.version}, on [${tfjs.shape.join(', ')}] NHWC, ` +
+      `axis -1; every time is the median of ${tfjs.samples} call${tfjs.samples === 1 ? '' : 's'} after a warm-up call.`,
+    '',
+    table(['backend', 'op', 'tfjs layer', 'batchnorm-wasm/tfjs', 'speedup', 'ours: kernels alone', 'ours: copies', 'copies / ours'],
+      tfjs.layer.map((r) => [r.backend, r.op, fmtTime(r.tfjsMs), fmtTime(r.oursMs), fmtRatio(r.tfjsMs / r.oursMs), fmtTime(r.kernelMs),
+        fmtTime(r.copiesMs), `${(100 * r.copiesMs / r.oursMs).toFixed(0)}%`])),
+    '',
+    '- **train step**: a training forward and tfjs\'s backward for the input, gamma and beta (`tf.engine().gradients` with dy given), ' +
+      'as `model.fit` runs it for each BN layer; **inference**: `apply()` with `training: false`.',
+    '- **kernels alone**: the package\'s own BatchNorm2d (channels-last) doing the same work on tensors already in wasm memory.',
+    `- **copies**: the copies between tfjs and wasm memory the call makes, each timed alone (train step: ${copies['train step']}; ` +
+      `inference: ${copies.inference}); copies / ours is their time over the layer's.`,
+    '',
+    tfjs.shape.join() !== TFJS_TARGET_SHAPE.join()
+      ? `Issue 15's targets are set on [${TFJS_TARGET_SHAPE.join(', ')}]; this run did not measure that shape.`
+      : `Targets (issue 15), on tfjs's wasm backend: ${TFJS_TARGETS.map((t) => {
+      const r = tfjs.layer.find((row) => row.backend === t.backend && row.op === t.op);
+      if (!r) return `${t.op} ${t.words}: not measured`;
+      const speedup = r.tfjsMs / r.oursMs;
+      return `${t.op} ${t.words}: ${fmtRatio(speedup)}, ${speedup >= t.speedup ? 'met' : 'not met'}`;
+    }).join('; ')}.`,
+  );
+  if (tfjs.epochs.length > 0) {
+    const e0 = tfjs.epochs[0];
+    lines.push(
+      '',
+      '### End to end: one training epoch',
+      '',
+      `One epoch (\`model.fit\`, batch 32) of an \`experiments/tfjs-cnn.mjs\` network on ${e0.digits} MNIST digits with tfjs's ` +
+        `BatchNormalization, ours and none; each time is the median of ${e0.rounds} interleaved round${e0.rounds === 1 ? '' : 's'} ` +
+        'after a warm-up. tfjs\'s wasm backend cannot train a convolution (it has no `Conv2DBackpropFilter`), so it runs the pointwise ' +
+        'network. BN\'s share = 1 − epoch time without BN / with it (0% where noise puts it below zero).',
+      '',
+      table(['backend', 'network', 'tfjs BN', 'batchnorm-wasm/tfjs', 'no BN', 'speedup', 'BN\'s share, tfjs', 'BN\'s share, ours'],
+        tfjs.epochs.map((e) => {
+          const s = e.seconds;
+          return [e.backend, e.network, fmtTime(1000 * s.tfjs), fmtTime(1000 * s.ours), fmtTime(1000 * s.none), fmtRatio(s.tfjs / s.ours),
+            bnShare(s.none, s.tfjs), bnShare(s.none, s.ours)];
+        })),
+    );
+  }
+  return lines;
+}
+
 /** The page as Markdown: the header, then the tables bench/run.mjs prints, from `latest` alone. */
 export function renderPerformancePage(latest) {
   const { env } = latest;
@@ -88,6 +157,7 @@ export function renderPerformancePage(latest) {
   if (unavailable.length > 0) lines.push('', '## Unavailable', '', ...unavailable.map(([k, v]) => `- **${k}**: ${v}`));
   if (latest.skipped.length > 0) lines.push('', `Left out by \`--quick\`: ${latest.skipped.join('; ')}.`);
   if (env.torch) lines.push('', `PyTorch ${env.torch.version} times come from \`bench/results/torch.json\` (${env.torch.date}).`);
+  lines.push('', ...tfjsSection(latest.tfjs));
   return `${lines.join('\n')}\n`;
 }
 

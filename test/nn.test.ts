@@ -651,6 +651,21 @@ describe('nn error paths: type, wording and no side effects', () => {
     b.dispose();
   });
 
+  it('SoftmaxCrossEntropy: use after dispose() is an error, not a fresh gradient tensor allocated behind the caller', () => {
+    const loss = new nn.SoftmaxCrossEntropy(rt);
+    const logits = rt.tensor([2, 3], [1, 2, 3, 4, 5, 6]);
+    const labels = rt.tensor([2], [0, 2]);
+    loss.forward(logits, labels);
+    loss.dispose();
+    const live = rt.memoryUsage().liveTensors;
+    expectError(() => loss.forward(logits, labels), TypeError, /^SoftmaxCrossEntropy was disposed and cannot be used$/);
+    expectError(() => loss.backward(), TypeError, /^SoftmaxCrossEntropy was disposed and cannot be used$/);
+    expect(rt.memoryUsage().liveTensors, 'nothing allocated by the refused forward()').toBe(live);
+    loss.dispose();
+    logits.dispose();
+    labels.dispose();
+  });
+
   it('SGD: use after dispose() is an error, not plain SGD; the hyperparameters are non-negative finite numbers', () => {
     const value = rt.tensor([3], [1, 2, 3]);
     const grad = rt.tensor([3], [1, 1, 1]);

@@ -89,24 +89,62 @@ describe('npm pack', () => {
     '',
   ].join('\n');
 
+  /** tsc's output for `source` as `file` in a fresh folder of the packed install: '' when it checks. */
+  async function typeCheck(folder: string, file: string, source: string, options: Record<string, unknown>): Promise<string> {
+    const dir = join(packed.dir, folder);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        strict: true, noEmit: true, target: 'es2022', types: ['node'], typeRoots: [join(repoRoot, 'node_modules', '@types')], ...options,
+      },
+      files: [file],
+    }));
+    await writeFile(join(dir, file), source);
+    const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 90_000 })
+      .catch((error: { stdout: string }) => ({ stdout: error.stdout }));
+    return result.stdout;
+  }
+
   it.each(RESOLUTIONS.flatMap((r) => [true, false].map((dom) => ({ ...r, dom }))))(
     'the shipped types check a strict TypeScript consumer: moduleResolution $resolution, dom $dom',
     async ({ resolution, module, file, dom }) => {
-      const dir = join(packed.dir, `types-${resolution}-${dom ? 'dom' : 'nodom'}`);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
-        compilerOptions: {
-          strict: true, noEmit: true, target: 'es2022', module, moduleResolution: resolution,
-          lib: dom ? ['es2022', 'dom'] : ['es2022'], types: ['node'], typeRoots: [join(repoRoot, 'node_modules', '@types')],
-          skipLibCheck: false,
-        },
-        files: [file],
-      }));
-      await writeFile(join(dir, file), CONSUMER);
-      const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-      const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 90_000 })
-        .catch((error: { stdout: string }) => ({ stdout: error.stdout }));
-      expect(result.stdout).toBe('');
+      expect(await typeCheck(`types-${resolution}-${dom ? 'dom' : 'nodom'}`, file, CONSUMER, {
+        module, moduleResolution: resolution, lib: dom ? ['es2022', 'dom'] : ['es2022'], skipLibCheck: false,
+      })).toBe('');
+    },
+    120_000,
+  );
+
+  // batchnorm-wasm/tfjs with its optional peer installed, as a tfjs user has it: the tarball's
+  // install has no peer, so `paths` maps @tensorflow/* to the repository's copy. tfjs's own
+  // .d.ts fail skipLibCheck: false (tfjs-core's missing Long, tfjs-layers' LayersModel against
+  // InferenceModel, and without lib dom tfjs-backend-webgl's WebGL names), so this consumer
+  // skips lib checks: it checks that the subpath resolves (node10 through typesVersions) and
+  // that its types type a real use, with a wrong config rejected.
+  const TFJS_CONSUMER = [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { createTfjsBatchNorm, type TfjsBatchNorm, type BatchNormalizationArgs } from 'batchnorm-wasm/tfjs';",
+    'const bnw: TfjsBatchNorm = await createTfjsBatchNorm(tf, { simd: \'auto\' });',
+    'const config: BatchNormalizationArgs = { axis: -1, momentum: 0.9, epsilon: 1e-3 };',
+    'const model = tf.sequential();',
+    'model.add(bnw.batchNormalization(config));',
+    'export const restore: () => void = bnw.registerForLoading();',
+    'export const className: string = bnw.BatchNormalization.className;',
+    'export const simd: boolean = bnw.runtime.simd;',
+    "// @ts-expect-error: axis is a number, as in tf.layers.batchNormalization",
+    "bnw.batchNormalization({ axis: 'last' });",
+    '',
+  ].join('\n');
+
+  it.each(RESOLUTIONS)(
+    'batchnorm-wasm/tfjs types check a strict consumer that has tfjs: moduleResolution $resolution',
+    async ({ resolution, module, file }) => {
+      expect(await typeCheck(`types-tfjs-${resolution}`, file, TFJS_CONSUMER, {
+        module, moduleResolution: resolution, lib: ['es2022', 'dom'], skipLibCheck: true,
+        // Each tfjs package's types entry: nodenext's ESM mode does not resolve a mapped folder.
+        paths: { '@tensorflow/*': [join(repoRoot, 'node_modules', '@tensorflow', '*', 'dist', 'index.d.ts')] },
+      })).toBe('');
     },
     120_000,
   );

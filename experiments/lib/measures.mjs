@@ -34,7 +34,7 @@ export function generalizationGap(trainAccuracy, testAccuracy) {
  *
  * Expects backward() on (x, y) to have just run, so the parameters hold this batch's
  * gradients. Restores the weights, the gradients and BatchNorm running statistics; noise
- * layers (UnitNoise) replay this step's draw, so G and G' see the same noise and differ
+ * layers (nn.UnitNoise, SampleNoise: anything with a `hold` switch) replay this step's draw, so G and G' see the same noise and differ
  * only by the update below.
  */
 export function covariateShift(rt, net, loss, x, y, layer, lr) {
@@ -43,7 +43,7 @@ export function covariateShift(rt, net, loss, x, y, layer, lr) {
   const below = net.layers.slice(0, layer).flatMap((l) => l.parameters());
   const params = net.parameters();
   const stateful = net.layers.filter((l) => l instanceof nn.BatchNormLayer);
-  const noise = net.layers.filter((l) => l instanceof nn.UnitNoise);
+  const noise = net.layers.filter((l) => typeof l.hold === 'boolean');
   const running = stateful.map((l) => l.stateDict());
   const grads = params.map((p) => rt.tensor(p.grad.shape, p.grad.data));
   const weights = below.map((p) => rt.tensor(p.value.shape, p.value.data));

@@ -1,4 +1,5 @@
 // Figures as vega-lite specs, rendered to SVG in Node by vega (no browser, no canvas).
+// Every curve is the mean over seeds with a band from the lowest to the highest seed.
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 
@@ -11,206 +12,108 @@ export async function renderSvg(spec) {
 
 const WIDTH = 360;
 const HEIGHT = 220;
-
-function lines(title, values, x, y, color, extra = {}) {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    data: { values },
-    width: WIDTH,
-    height: HEIGHT,
-    mark: { type: 'line', point: values.length <= 80 },
-    encoding: { x, y, color },
-    ...extra,
-  };
-}
-
-/** Ioffe & Szegedy Figure 1(a): test accuracy over training steps. */
-export function accuracySpec(title, steps, series) {
-  const values = Object.entries(series).flatMap(([model, acc]) => steps.map((step, i) => ({ step, model, accuracy: acc[i] })));
-  return lines(title, values,
-    { field: 'step', type: 'quantitative', title: 'training step' },
-    { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
-    { field: 'model', type: 'nominal' });
-}
-
-/** Figure 1(b, c): percentiles of one sigmoid's input, one panel per model. */
-export function percentileSpec(title, steps, series) {
-  const values = Object.entries(series).flatMap(([model, rows]) =>
-    steps.flatMap((step, i) => ['15th', '50th', '85th'].map((p, j) => ({ step, model, percentile: p, value: rows[i][j] }))));
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    data: { values },
-    facet: { column: { field: 'model', type: 'nominal', title: null } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: WIDTH * 0.75,
-      height: HEIGHT,
-      mark: 'line',
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'training step' },
-        y: { field: 'value', type: 'quantitative', title: 'input to the sigmoid' },
-        color: { field: 'percentile', type: 'nominal' },
-      },
-    },
-  };
-}
-
-/** Final test accuracy over learning rates (log scale). */
-export function learningRateSpec(title, rates, series) {
-  const values = Object.entries(series).flatMap(([model, acc]) => rates.map((rate, i) => ({ rate, model, accuracy: acc[i] })));
-  return lines(title, values,
-    { field: 'rate', type: 'quantitative', title: 'learning rate', scale: { type: 'log' } },
-    { field: 'accuracy', type: 'quantitative', title: 'final test accuracy', scale: { domain: [0, 1] } },
-    { field: 'model', type: 'nominal' });
-}
-
-/** Santurkar et al. Figure 4: the landscape measures at checkpoints, one panel each. */
-export function landscapeSpec(title, steps, measures) {
-  const values = [];
-  for (const [measure, series] of Object.entries(measures)) {
-    for (const [model, v] of Object.entries(series)) {
-      steps.forEach((step, i) => {
-        if (Number.isFinite(v[i]) && v[i] > 0) values.push({ step, model, measure, value: v[i] });
-      });
-    }
-  }
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    data: { values },
-    facet: { column: { field: 'measure', type: 'nominal', title: null } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: WIDTH * 0.7,
-      height: HEIGHT,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'training step' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { type: 'log' } },
-        color: { field: 'model', type: 'nominal' },
-      },
-    },
-  };
-}
-
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const label = (init) => (typeof init === 'number' ? `N(0, ${init}²)` : init);
 
-/** Final test accuracy and steps to the target per initialization, BN vs none, side by side. */
-export function initializationSpec(title, init) {
-  const order = init.scales.map(label);
-  const values = ['bn', 'baseline'].flatMap((model) => init.scales.map((s, i) => ({
-    init: label(s),
-    model,
-    accuracy: init.finalTestAccuracy[model][i],
-    steps: init.stepsTo90[model][i],
-  })));
-  const x = { field: 'init', type: 'ordinal', sort: order, title: 'initial weights' };
-  const color = { field: 'model', type: 'nominal' };
-  const xOffset = { field: 'model', type: 'nominal' };
+/** Mean, lowest and highest of the finite (and, on a log axis, positive) values; null if none. */
+export function band(values, log = false) {
+  const kept = values.filter((v) => Number.isFinite(v) && (!log || v > 0));
+  if (kept.length === 0) return null;
+  return { mean: kept.reduce((a, b) => a + b, 0) / kept.length, lo: Math.min(...kept), hi: Math.max(...kept) };
+}
+
+/**
+ * Mean line with a min–max band per series. `points`: [{ x, series, panel?, values }]
+ * with one value per seed. `x.type` is 'quantitative' (optionally log) or 'ordinal'.
+ */
+export function bandSpec({ title, points, x, y, series = 'model', panels = false }) {
+  const values = points.flatMap((p) => {
+    const b = band(p.values, y.log);
+    return b ? [{ x: p.x, series: p.series, panel: p.panel, ...b }] : [];
+  });
+  const xEnc = { field: 'x', type: x.type ?? 'quantitative', title: x.title, ...(x.log ? { scale: { type: 'log' } } : {}), ...(x.sort ? { sort: x.sort } : {}) };
+  const yScale = y.log ? { type: 'log' } : { zero: false };
+  const color = { field: 'series', type: 'nominal', title: series };
+  const layer = [
+    { mark: { type: 'area', opacity: 0.2 }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative', title: y.title, scale: yScale }, y2: { field: 'hi' }, color } },
+    { mark: { type: 'line', point: true }, encoding: { x: xEnc, y: { field: 'mean', type: 'quantitative', title: y.title, scale: yScale }, color } },
+  ];
+  if (!panels) return { $schema: SCHEMA, title, data: { values }, width: WIDTH, height: HEIGHT, layer };
   return {
-    $schema: SCHEMA,
-    title,
-    data: { values },
-    hconcat: [
-      {
-        width: WIDTH * 0.8,
-        height: HEIGHT,
-        mark: 'bar',
-        encoding: { x, xOffset, color, y: { field: 'accuracy', type: 'quantitative', title: 'final test accuracy', scale: { domain: [0, 1] } } },
-      },
-      {
-        width: WIDTH * 0.8,
-        height: HEIGHT,
-        // Runs that never reached the target have no bar.
-        transform: [{ filter: 'datum.steps !== null' }],
-        mark: 'bar',
-        encoding: { x: { ...x, scale: { domain: order } }, xOffset, color, y: { field: 'steps', type: 'quantitative', title: `steps to ${Math.round(init.target * 100)}% test accuracy (none: never)` } },
-      },
-    ],
+    $schema: SCHEMA, title, data: { values },
+    facet: { column: { field: 'panel', type: 'nominal', title: null } },
+    resolve: { scale: { y: 'independent' } },
+    spec: { width: WIDTH * 0.75, height: HEIGHT, layer },
   };
 }
 
-/** Train (dashed) and test (solid) accuracy over training for each model. */
-export function regularizationSpec(title, reg) {
-  const models = ['baseline', 'bn', 'dropout', 'bnDropout'];
-  const values = models.flatMap((model) => reg.evalSteps.flatMap((step, i) => [
-    { step, model, set: 'train', accuracy: reg[model].trainAccuracy[i] },
-    { step, model, set: 'test', accuracy: reg[model].testAccuracy[i] },
-  ]));
-  return {
-    $schema: SCHEMA,
-    title,
-    data: { values },
-    // Step 0 (chance) would squash the interesting range.
-    transform: [{ filter: 'datum.step > 0' }],
-    width: WIDTH,
-    height: HEIGHT,
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'training step' },
-      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } },
-      color: { field: 'model', type: 'nominal', sort: models },
-      strokeDash: { field: 'set', type: 'nominal', sort: ['test', 'train'] },
-    },
-  };
+// Per-seed series → points: `pick(seedResult)` gives one seed's series over `xs`.
+function curves(perSeed, xs, entries) {
+  return entries.flatMap(([series, pick, panel]) => xs.map((x, i) => ({ x, series, panel, values: perSeed.map((r) => pick(r)[i]) })));
 }
 
-/** Each Linear's weight-gradient norm by depth, one line per checkpoint, one panel per model. */
-export function gradNormSpec(title, van) {
-  const values = [];
-  for (const model of ['bn', 'baseline']) {
-    van.checkpoints.forEach((step, c) => {
-      van.layerGradNorm[model][c].forEach((norm, layer) => {
-        if (Number.isFinite(norm) && norm > 0) values.push({ model, step, layer: layer + 1, norm });
-      });
-    });
-  }
-  return {
-    $schema: SCHEMA,
-    title,
-    data: { values },
-    facet: { column: { field: 'model', type: 'nominal', title: null } },
-    spec: {
-      width: WIDTH * 0.75,
-      height: HEIGHT,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'layer', type: 'quantitative', title: 'layer (1 = input side)', axis: { tickMinStep: 1 } },
-        y: { field: 'norm', type: 'quantitative', title: '‖∂L/∂W‖₂', scale: { type: 'log' } },
-        color: { field: 'step', type: 'ordinal', title: 'step', scale: { scheme: 'viridis' } },
-      },
-    },
-  };
-}
+const MODELS = [['BN', 'bn'], ['baseline', 'baseline']];
+const initName = (s) => (typeof s === 'number' ? `σ=${s}` : s);
 
-/** Santurkar et al.'s ICS at checkpoints: ‖G − G'‖ (log) and cos(G, G'), per model. */
-export function covariateShiftSpec(title, ics) {
-  const models = Object.keys(ics.cosine);
-  const values = models.flatMap((model) => ics.checkpoints.map((step, i) => ({ step, model, l2: ics.l2[model][i], cosine: ics.cosine[model][i] })));
-  const x = { field: 'step', type: 'quantitative', title: 'training step' };
-  const color = { field: 'model', type: 'nominal' };
-  return {
-    $schema: SCHEMA,
-    title,
-    data: { values },
-    hconcat: [
-      {
-        width: WIDTH * 0.75,
-        height: HEIGHT,
-        transform: [{ filter: 'datum.l2 !== null && datum.l2 > 0' }],
-        mark: { type: 'line', point: true },
-        encoding: { x, color, y: { field: 'l2', type: 'quantitative', title: '‖G − G′‖₂', scale: { type: 'log' } } },
-      },
-      {
-        width: WIDTH * 0.75,
-        height: HEIGHT,
-        transform: [{ filter: 'datum.cosine !== null' }],
-        mark: { type: 'line', point: true },
-        encoding: { x, color, y: { field: 'cosine', type: 'quantitative', title: 'cos(G, G′)', scale: { domain: [-1, 1] } } },
-      },
-    ],
-  };
+/** Every figure of the report, by file name. */
+export function figures(results) {
+  const { runs, config } = results;
+  const f1 = runs.figure1;
+  const sa = runs.santurkar;
+  const out = {};
+  out['ioffe2015-fig1a-test-accuracy.svg'] = bandSpec({
+    title: 'Ioffe & Szegedy Fig. 1(a): test accuracy, each model at its tuned rate and both at one shared rate',
+    points: curves(f1, f1[0].evalAt, [
+      ...MODELS.map(([name, m]) => [`${name}, tuned rate`, (r) => r.tuned[m].testAccuracy]),
+      ...MODELS.map(([name, m]) => [`${name}, rate ${config.figure1.sharedRate}`, (r) => r.shared[m].testAccuracy]),
+    ]),
+    x: { title: 'training step' }, y: { title: 'test accuracy' },
+  });
+  out['ioffe2015-fig1bc-sigmoid-input.svg'] = bandSpec({
+    title: 'Fig. 1(b, c): 15/50/85th percentile of a last-layer sigmoid input (tuned rates)',
+    points: MODELS.flatMap(([name, m]) => curves(f1, f1[0].evalAt, [15, 50, 85].map((q, j) => [`${q}th`, (r) => r.tuned[m].percentiles.map((p) => p[j]), name]))),
+    x: { title: 'training step' }, y: { title: 'input to the sigmoid' }, series: 'percentile', panels: true,
+  });
+  out['learning-rate-sweep.svg'] = bandSpec({
+    title: 'Validation accuracy at the end of training, by learning rate (Glorot init)',
+    points: curves(runs.learningRate, config.learningRate.rates, MODELS.map(([name, m]) => [name, (r) => r[m].finalValidation])),
+    x: { title: 'learning rate', log: true }, y: { title: 'validation accuracy' },
+  });
+  out['santurkar2018-noisy-bn.svg'] = bandSpec({
+    title: 'Santurkar et al. Fig. 2: noisy BN vs BN vs none, test accuracy',
+    points: curves(sa, sa[0].evalAt, [['BN', (r) => r.bn.testAccuracy], ['noisy BN', (r) => r.noisyBn.testAccuracy], ['none', (r) => r.baseline.testAccuracy]]),
+    x: { title: 'training step' }, y: { title: 'test accuracy' },
+  });
+  out['santurkar2018-landscape.svg'] = bandSpec({
+    title: 'Santurkar et al. Fig. 4: landscape along the gradient, Glorot network (log scale)',
+    points: ['lossVariation', 'gradientPredictiveness', 'betaSmoothness'].flatMap((key) =>
+      curves(sa, sa[0].probeAt, MODELS.map(([name, m]) => [name, (r) => r[m].landscape.map((l) => l[key]), key]))),
+    x: { title: 'training step' }, y: { title: 'measure', log: true }, panels: true,
+  });
+  out['initialization.svg'] = bandSpec({
+    title: 'Final test accuracy by initialization',
+    points: curves(runs.initialization, config.initialization.inits.map(initName), MODELS.map(([name, m]) => [name, (r) => r[m].finalTest])),
+    x: { title: 'initial weights', type: 'ordinal', sort: null }, y: { title: 'test accuracy' },
+  });
+  const reg = runs.regularization;
+  out['regularization.svg'] = bandSpec({
+    title: 'Train and test accuracy: BN, Dropout (tuned), both, neither',
+    points: curves(reg, reg[0].evalAt, [['baseline', 'none'], ['bn', 'BN'], ['dropout', 'Dropout'], ['bnDropout', 'BN+Dropout']].flatMap(([m, name]) => [
+      [`${name} train`, (r) => r[m].trainAccuracy], [`${name} test`, (r) => r[m].testAccuracy],
+    ])),
+    x: { title: 'training step' }, y: { title: 'accuracy' },
+  });
+  const van = runs.vanishingGradients;
+  out['vanishing-gradients.svg'] = bandSpec({
+    title: `‖∂L/∂W‖ first layer over last, ${config.vanishingGradients.hidden.length}-hidden-layer sigmoid net (log scale)`,
+    points: curves(van, van[0].normAt, MODELS.map(([name, m]) => [name, (r) => r[m].firstLastRatio])),
+    x: { title: 'training step' }, y: { title: 'first / last', log: true },
+  });
+  const layers = sa[0].bn.ics[0]?.length ?? 0;
+  out['internal-covariate-shift.svg'] = bandSpec({
+    title: 'Santurkar et al. ICS: ‖G − G′‖/‖G‖ per layer (log scale)',
+    points: Array.from({ length: layers }, (_, l) => curves(sa, sa[0].icsAt, [['BN', 'bn'], ['noisy BN', 'noisyBn'], ['none', 'baseline']].map(([name, m]) =>
+      [name, (r) => r[m].ics.map((c) => c[l].relativeL2), `Linear ${l + 2}`]))).flat(),
+    x: { title: 'training step' }, y: { title: 'relative change', log: true }, panels: true,
+  });
+  return out;
 }

@@ -1,7 +1,7 @@
 // Elementwise activations over tensors of any shape: one kernel call each way.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { checkOwnedLive, LayerBase } from './layer.js';
+import { checkOwnedLive, LayerBase, type Layer } from './layer.js';
 
 abstract class Elementwise extends LayerBase {
   readonly #rt: Runtime;
@@ -24,7 +24,7 @@ abstract class Elementwise extends LayerBase {
 }
 
 /** y = 1/(1 + e^−x); backward uses the saved output: dx = dy·y·(1 − y). */
-export class Sigmoid extends Elementwise {
+export class Sigmoid extends Elementwise implements Layer {
   constructor(rt: Runtime) {
     super(rt);
     if (new.target === Sigmoid) Object.freeze(this);
@@ -49,7 +49,7 @@ export class Sigmoid extends Elementwise {
 }
 
 /** y = max(x, 0); the gradient at 0 is 0, as in PyTorch. */
-export class ReLU extends Elementwise {
+export class ReLU extends Elementwise implements Layer {
   constructor(rt: Runtime) {
     super(rt);
     if (new.target === ReLU) Object.freeze(this);

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.js';
 import { checkBatchStatsCount, inputLayout } from '../shape.js';
 import { checkBoolean, disposedError, typeError } from '../errors.js';
 import { serializable, readState } from '../state.js';
-import { LayerBase, parameter, specOf, type LayerStateInput, type LayerState, type Parameter } from './layer.js';
+import { LayerBase, parameter, type Layer, specOf, type LayerStateInput, type LayerState, type Parameter } from './layer.js';
 
 // The ranks each BatchNorm takes, by its name (BatchNorm1d(3)): the name is the only public
 // record of its dimensionality, and Sequential must check a whole chain before it runs.
@@ -16,7 +16,7 @@ const RANKS: Record<string, readonly number[]> = { BatchNorm1d: [2, 3], BatchNor
  * A core BatchNorm (rt.batchNorm1d/2d/3d) as a Layer; the math is the BatchNorm's own.
  * A Sequential wraps a BatchNorm passed to it in one, so it is rarely made by hand.
  */
-export class BatchNormLayer extends LayerBase {
+export class BatchNormLayer extends LayerBase implements Layer {
   readonly #module: BatchNorm;
   readonly #ranks: readonly number[];
 

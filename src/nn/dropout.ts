@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { checkNumber, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { LayerBase, Owned } from './layer.js';
+import { LayerBase, Owned, type Layer } from './layer.js';
 
 /** Options of Dropout. */
 export interface DropoutOptions {
@@ -23,7 +23,7 @@ export interface DropoutOptions {
  * const drop = new nn.Dropout(rt, 0.5, { rng: new nn.Rng(1) }); // the seed fixes every mask
  * ```
  */
-export class Dropout extends LayerBase {
+export class Dropout extends LayerBase implements Layer {
   readonly #p: number;
   readonly #rt: Runtime;
   readonly #rng: Rng;

@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime.js';
 import { setOwner, type Tensor } from '../tensor.js';
 import { checkBoolean, checkPositiveInteger, disposedError, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkRows, LayerBase, parameter, type Parameter } from './layer.js';
+import { checkRows, LayerBase, parameter, type Layer, type Parameter } from './layer.js';
 
 /**
  * 'default': PyTorch's, U(−1/√in, 1/√in) for weight and bias. 'xavier': Glorot uniform,
@@ -34,7 +34,7 @@ export interface LinearOptions {
  * lin.backward(dy);           // dW and db accumulate in lin.weightGrad and lin.biasGrad
  * ```
  */
-export class Linear extends LayerBase {
+export class Linear extends LayerBase implements Layer {
   readonly #inFeatures: number;
   readonly #outFeatures: number;
   readonly #weight: Tensor;

@@ -3,7 +3,7 @@
 import { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { formatShape } from '../shape.js';
-import { noForwardError, typeError } from '../errors.js';
+import { disposedError, noForwardError, typeError } from '../errors.js';
 import { Owned } from './layer.js';
 
 function checkPair(rt: Runtime, logits: Tensor, labels: Tensor): [number, number] {
@@ -38,6 +38,7 @@ export class SoftmaxCrossEntropy {
   readonly #rt: Runtime;
   readonly #grad = new Owned(this);
   #fresh = false;
+  #disposed = false;
 
   constructor(rt: Runtime) {
     if (!(rt instanceof Runtime)) throw typeError('rt', 'a Runtime (from init())', rt);
@@ -47,6 +48,7 @@ export class SoftmaxCrossEntropy {
 
   /** Mean loss over the rows; also computes d loss/d logits for backward(). */
   forward(logits: Tensor, labels: Tensor): number {
+    this.#live();
     // Until this call succeeds there is no gradient to hand out, not even the last one.
     this.#fresh = false;
     const [N, C] = checkPair(this.#rt, logits, labels);
@@ -62,20 +64,27 @@ export class SoftmaxCrossEntropy {
 
   /** d loss / d logits of the last forward(); owned by the loss, valid until the next. */
   backward(): Tensor {
+    this.#live();
     const grad = this.#grad.current;
     if (grad === null || !this.#fresh) throw noForwardError(String(this));
     return grad;
   }
 
-  /** Frees the gradient tensor the loss owns. */
+  /** Frees the gradient tensor the loss owns; forward() and backward() throw after it, a second call does nothing. */
   dispose(): void {
     this.#grad.dispose();
     this.#fresh = false;
+    this.#disposed = true;
   }
 
   /** 'SoftmaxCrossEntropy', the name its error messages use. */
   toString(): string {
     return 'SoftmaxCrossEntropy';
+  }
+
+  // Like every nn layer's: a disposed loss refuses work instead of allocating a new gradient.
+  #live(): void {
+    if (this.#disposed) throw disposedError(String(this));
   }
 
   // NaN means bad labels unless the logits themselves are not finite (then NaN is the loss).

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { checkBoolean, checkPositiveInteger, rangeError, typeError } from '../errors.js';
 import { Rng } from './rng.js';
-import { checkRows, LayerBase } from './layer.js';
+import { checkRows, LayerBase, type Layer } from './layer.js';
 
 /** Options of UnitNoise. */
 export interface UnitNoiseOptions {
@@ -42,7 +42,7 @@ function checkRange(argument: string, value: unknown): readonly [number, number]
  * const noise = new nn.UnitNoise(rt, 100, { rng: new nn.Rng(1), shift: [-1, 1], scale: [1, 2] });
  * ```
  */
-export class UnitNoise extends LayerBase {
+export class UnitNoise extends LayerBase implements Layer {
   readonly #features: number;
   readonly #shiftRange: readonly [number, number];
   readonly #scaleRange: readonly [number, number];

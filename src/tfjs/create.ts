@@ -6,6 +6,7 @@ import {
   defineBatchNormalization, TFJS_CLASS, type BatchNormalizationArgs, type BatchNormalizationClass, type Tf, type TfjsBatchNormalization,
 } from './layer.js';
 
+/** What {@link createTfjsBatchNorm} returns: a layer factory, its class and the runtime they share. */
 export interface TfjsBatchNorm {
   /** The batchnorm-wasm runtime whose memory and kernels the layers use. */
   readonly runtime: Runtime;

@@ -13,10 +13,13 @@ import { FUSED_BACKENDS, tensorFrom, valuesOf } from './transfer.js';
 /** What the package needs of the `tf` namespace: @tensorflow/tfjs, or tfjs-core plus tfjs-layers. */
 export type Tf = typeof tfc & { layers: typeof tfl.layers };
 
+/** The config of `tf.layers.batchNormalization`, every field: what `batchNormalization(config)` accepts. */
 export type BatchNormalizationArgs = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
+/** The layer `tf.layers.batchNormalization` returns; ours is an instance of a subclass of it. */
 export type TfjsBatchNormalization = ReturnType<typeof tfl.layers.batchNormalization>;
 type Kwargs = Parameters<TfjsBatchNormalization['call']>[1];
 
+/** The layer class: a subclass of tfjs's own `BatchNormalization` with the same `className`. */
 export interface BatchNormalizationClass {
   new (args?: BatchNormalizationArgs): TfjsBatchNormalization;
   readonly className: string;
