@@ -12,13 +12,25 @@
 //
 // Sums run in f32 for at most DOT_TERMS terms per lane, then add up in f64, so sums over
 // millions of values do not drift: a constant dy summed 10^6 times stays within 1e-6.
-// coef is f32[4C]: shift, k, p, q.
+// coef is f32[4C]: shift, k, p, q; shifts is f32[C], the f32 shift of each channel's
+// interleaved sums.
+//
+// The phases (see parts.ts): training is f32_bn_backward_train_*_reduce (sums, dγ, dβ and
+// coefficients of a part's channels) then f32_bn_backward_apply_* (a part's rows); eval is
+// f32_bn_backward_eval_*_reduce (coefficients, and the sums when a gradient is wanted)
+// then f32_bn_apply_* (dx = dy·γ·invstd); sync batch norm's halves are
+// f32_bn_backward_reduce_* alone, and f32_bn_backward_fold then f32_bn_backward_apply_*.
 
-import { CHUNK, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW, aboutAt, aboutAtf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./stats";
-import { applyPlanar, applyInterleaved, gamma, headOf } from "./forward";
-
-// f32 terms per accumulator lane before the lane is added into f64.
-const DOT_TERMS: i32 = 16;
+import {
+  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_SPLIT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_IN_LANES,
+  PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
+} from "./limits";
+import {
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, partChannels, partChannelsEach,
+  partEnd, partFirst, partRows,
+} from "./parts";
+import { gamma, headOf } from "./forward";
+import { aboutAt, aboutAtf, anyNonZero, anyNonZeroAsF32, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
 
 // The second result of the dots functions.
 let dotSum: f64 = 0;
@@ -98,49 +110,57 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
   return f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))));
 }
 
-// Planar [N, C, S] into sumDy[c], sumDyXmu[c] about the f64 mean, sample by sample so
-// memory is read in order (see planarStats).
-function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
-  memory.fill(sumDy, 0, <usize>C << 3);
-  memory.fill(sumDyXmu, 0, <usize>C << 3);
-  if (S < SHORT_ROW) planarDotsColumns(dy, x, N, C, S, mean, sumDy, sumDyXmu);
-  else if (S < MAX_ROW_IN_LANES) planarDotsInLanes(dy, x, N, C, S, mean, sumDy, sumDyXmu);
-  else {
+// The channels of a part of the planar sums: [partFirst, partEnd) (see parts.ts).
+function planarDotsChannels(C: i32, S: i32, part: i32, parts: i32): void {
+  if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
+  else partChannelsEach(C, part, parts);
+}
+
+// Planar [N, C, S] into sumDy[c], sumDyXmu[c] about the f64 mean for channels [c0, c1),
+// sample by sample so memory is read in order (see planarStats).
+function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, c0: i32, c1: i32): void {
+  memory.fill(sumDy + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
+  memory.fill(sumDyXmu + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
+  if (S < SHORT_ROW) {
+    const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>N * <f64>C * <f64>S);
+    tookPath(PATH_COLUMNS | (rows4 ? PATH_FOUR_ROWS : 0));
+    planarDotsColumns(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1, rows4);
+  } else if (S < MAX_ROW_IN_LANES) {
+    tookPath(PATH_IN_LANES);
+    planarDotsInLanes(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1);
+  } else {
+    tookPath(PATH_ROWS);
     for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
+      for (let c = c0; c < c1; c++) {
         const o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
         const s = rowDots(dy + o, x + o, S, <f32>load<f64>(mean + (<usize>c << 3)));
         addSums(sumDy, sumDyXmu, c, s, dotSum);
       }
     }
   }
-  recentre(C, mean, sumDy, sumDyXmu);
+  recentre(c0, c1, mean, sumDy, sumDyXmu);
 }
 
 // The dots ran about f32(mean): Σdy·(x − mean) = Σdy·(x − f32(mean)) − (mean − f32(mean))·Σdy,
 // in f64.
-function recentre(C: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
-  for (let c = 0; c < C; c++) {
+function recentre(c0: i32, c1: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
+  for (let c = c0; c < c1; c++) {
     const o = <usize>c << 3;
     const m = load<f64>(mean + o);
     store<f64>(sumDyXmu + o, load<f64>(sumDyXmu + o) - (m - <f64><f32>m) * load<f64>(sumDy + o));
   }
 }
 
-// Rows shorter than this add into their channel's f32 lanes (planarDotsInLanes) instead of
-// into f64 one by one: for short rows that f64 step is most of the work.
-const MAX_ROW_IN_LANES: i32 = 64;
-
-// Each row's Σdy and Σdy·(x − shift) go into its channel's lanes (two f32x4 in LANES),
-// which are added into the f64 sums after every k rows (at most DOT_TERMS values per lane).
-// Channels are taken CHUNK at a time.
-function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
+// Each row's Σdy and Σdy·(x − shift) go into its channel's lanes (two f32x4 in the
+// scratch), which are added into the f64 sums after every k rows (at most DOT_TERMS values
+// per lane). Channels [first, end), CHUNK at a time.
+function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, first: i32, end: i32): void {
   const rowStride = <usize>C * <usize>S << 2;
   // A row adds ⌈S/4⌉ values to each lane (its tail to lane 0).
   const k = max(1, DOT_TERMS / ((S + 3) >> 2));
-  const shiftP = LANES, sP = LANES + (<usize>CHUNK << 2), dP = sP + (<usize>CHUNK << 4);
-  for (let c0 = 0; c0 < C; c0 += CHUNK) {
-    const W = min(CHUNK, C - c0);
+  const shiftP = scratch + LANE_SHIFT, sP = scratch + LANE_D, dP = scratch + LANE_Q;
+  for (let c0 = first; c0 < end; c0 += CHUNK) {
+    const W = min(CHUNK, end - c0);
     for (let c = 0; c < W; c++) store<f32>(shiftP + (<usize>c << 2), <f32>load<f64>(mean + (<usize>(c0 + c) << 3)));
     for (let n0 = 0; n0 < N; n0 += k) {
       const rows = min(k, N - n0);
@@ -162,13 +182,12 @@ function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
 
 // Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, each column
 // shifted by its channel's shift; every DOT_TERMS samples, channel c's S column sums go
-// into its f64 sums. COLUMNS/S channels at a time.
-function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize): void {
+// into its f64 sums. COLUMNS/S channels at a time, channels [first, end) of each chunk.
+function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, first: i32, end: i32, rows4: bool): void {
   const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
-  const shiftP = LANES, sP = LANES + (<usize>COLUMNS << 2), dP = LANES + (<usize>COLUMNS << 3);
-  const rows4 = <f64>N * <f64>C * <f64>S * 4 <= ROWS4_MAX_BYTES;
-  for (let c0 = 0; c0 < C; c0 += perChunk) {
-    const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
+  const shiftP = scratch + COLUMN_SHIFT, sP = scratch + COLUMN_D, dP = scratch + COLUMN_Q;
+  for (let chunk = first - first % perChunk; chunk < end; chunk += perChunk) {
+    const c0 = max(chunk, first), Wc = min(chunk + perChunk, end) - c0, W = Wc * S, o = <usize>c0 * <usize>S << 2;
     for (let c = 0; c < Wc; c++) store<f32>(sP + (<usize>c << 2), <f32>load<f64>(mean + (<usize>(c0 + c) << 3)));
     expandColumns(sP, 0, 1, Wc, S, shiftP);
     for (let n = 0; n < N; n += DOT_TERMS) {
@@ -237,24 +256,25 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
   }
 }
 
-// Interleaved [R, C], row by row over chunks of at most CHUNK channels, with each
-// channel's f32 sums in the L1 scratch LANES for DOT_TERMS rows at a time.
-function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize): void {
-  memory.fill(sumDy, 0, <usize>C << 3);
-  memory.fill(sumDyXmu, 0, <usize>C << 3);
+// Interleaved [R, C] into sumDy, sumDyXmu for channels [first, end), row by row over chunks
+// of at most CHUNK channels, with each channel's f32 sums in the scratch for DOT_TERMS rows
+// at a time. `centred` false: every channel's shift is 0 (decided over all C channels).
+function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, scratch: usize, first: i32, end: i32, centred: bool): void {
+  memory.fill(sumDy + (<usize>first << 3), 0, <usize>(end - first) << 3);
+  memory.fill(sumDyXmu + (<usize>first << 3), 0, <usize>(end - first) << 3);
   // The shift is f32(mean) even where dx takes shift 0 (headOf): invstd includes eps, so a
   // channel with var ≪ eps can pass headOf's test with |mean| far beyond its spread, and
   // Σdy·x − mean·Σdy would then cancel. A mean of exactly 0 still skips the subtraction.
-  for (let c = 0; c < C; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
-  const centred = anyNonZero(shifts, C);
+  for (let c = first; c < end; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
   const stride = <usize>C << 2;
-  const sP = LANES, dP = LANES + (<usize>CHUNK << 2);
-  const rows4 = <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES;
+  const sP = scratch + COLUMN_D, dP = scratch + COLUMN_Q;
+  const rows4 = withinL2(<f64>R * <f64>C);
+  tookPath(PATH_INTERLEAVED | (ASC_FEATURE_SIMD && rows4 ? PATH_FOUR_ROWS : 0));
   // addColumns leaves the sums at 0 for the next rows and the next chunk.
-  memory.fill(sP, 0, <usize>min(CHUNK, C) << 2);
-  memory.fill(dP, 0, <usize>min(CHUNK, C) << 2);
-  for (let c0 = 0; c0 < C; c0 += CHUNK) {
-    const W = min(CHUNK, C - c0);
+  memory.fill(sP, 0, <usize>min(CHUNK, end - first) << 2);
+  memory.fill(dP, 0, <usize>min(CHUNK, end - first) << 2);
+  for (let chunk = first - first % CHUNK; chunk < end; chunk += CHUNK) {
+    const c0 = max(chunk, first), W = min(chunk + CHUNK, end) - c0;
     const o0 = <usize>c0 << 2;
     for (let r = 0; r < R; r += DOT_TERMS) {
       const rows = min(DOT_TERMS, R - r);
@@ -262,7 +282,7 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
       addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
-  recentre(C, mean, sumDy, sumDyXmu);
+  recentre(first, end, mean, sumDy, sumDyXmu);
 }
 
 // s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns; four rows at a
@@ -321,7 +341,7 @@ function columnDotsRow(dy: usize, x: usize, c0: i32, W: i32, shiftP: usize, sP: 
 }
 
 // The f32 column sums into the f64 totals, leaving the f32 sums at 0 for the next rows (a
-// call to memory.fill per DOT_TERMS rows costs a fifth of a 64-channel row's time).
+// call to memory.fill per DOT_TERMS rows costs a noticeable part of a short row's time).
 function addColumns(W: i32, sP: usize, dP: usize, sumDy: usize, sumDyXmu: usize): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
@@ -419,39 +439,51 @@ function elemtRow(dy: usize, x: usize, dx: usize, len: i32, shift: f32, k: f32, 
   }
 }
 
-function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coef: usize): void {
+// Planar [N, C, S]: this part's rows of the N·C, or for short rows this part's samples,
+// each an interleaved row of C·S columns (see applyPlanarColumns).
+function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
   const step = <usize>C << 2;
   if (S < SHORT_ROW) {
-    // Each sample as an interleaved row of C·S columns (see applyPlanarColumns).
+    tookPath(PATH_COLUMNS);
+    partRows(N, ROW_UNIT, part, parts);
+    const n0 = partFirst, n1 = partEnd, expanded = scratch + EXPANDED_COEF;
     const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
-    for (let c0 = 0; c0 < C; c0 += perChunk) {
+    for (let c0 = 0; c0 < C && n0 < n1; c0 += perChunk) {
       const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
-      expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, LANES);
+      expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, expanded);
       const centred = anyNonZero(coef + (<usize>c0 << 2), Wc);
-      for (let n = 0; n < N; n++) {
+      for (let n = n0; n < n1; n++) {
         const on = <usize>n * stride + o;
-        if (centred) elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, LANES, true);
-        else elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, LANES, false);
+        if (centred) elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, expanded, true);
+        else elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, expanded, false);
       }
     }
     return;
   }
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const at = coef + (<usize>c << 2), o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      elemtRow(dy + o, x + o, dx + o, S,
-        load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
-    }
+  tookPath(PATH_ROWS);
+  partRows(N * C, ROW_UNIT, part, parts);
+  for (let row = partFirst; row < partEnd; row++) {
+    const at = coef + (<usize>(row % C) << 2), o = <usize>row * <usize>S << 2;
+    elemtRow(dy + o, x + o, dx + o, S,
+      load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
   }
 }
 
-// In cache, four rows at a time share each load of the coefficients (ROWS4_MAX_BYTES).
-function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: usize): void {
+// Interleaved: this part's rows; in L2, four rows at a time share each load of the
+// coefficients (see L2_BYTES).
+function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
   const step = <usize>C << 2;
-  let r = 0;
-  if (ASC_FEATURE_SIMD && <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES) {
+  const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
+  tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
+  partRows(R, ROW_UNIT, part, parts);
+  let r = partFirst;
+  const end = partEnd, skip = <usize>r * step;
+  dy += skip;
+  x += skip;
+  dx += skip;
+  if (ASC_FEATURE_SIMD && rows4) {
     const C4 = C & ~3;
-    for (; r + 4 <= R; r += 4, dy += step << 2, x += step << 2, dx += step << 2) {
+    for (; r + 4 <= end; r += 4, dy += step << 2, x += step << 2, dx += step << 2) {
       for (let c = 0; c < C4; c += 4) {
         const o = <usize>c << 2, at = coef + o;
         const m = v128.load(at), k = v128.load(at + step), p = v128.load(at + (step << 1)), q = v128.load(at + step * 3);
@@ -464,8 +496,8 @@ function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: 
       for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef, true);
     }
   }
-  if (anyNonZero(coef, C)) for (; r < R; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, true);
-  else for (; r < R; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, false);
+  if (anyNonZero(coef, C)) for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, true);
+  else for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, false);
 }
 
 // Channels [c0, C) of one interleaved row; `centred` false: every shift is 0 (not read).
@@ -496,37 +528,67 @@ function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, co
   }
 }
 
-export function f32_bn_backward_train_planar(
-  dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, weight: usize, mean: usize, invstd: usize,
-  gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
-): void {
-  planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
-  const invCount = 1.0 / (<f64>N * <f64>S);
-  for (let c = 0; c < C; c++) {
-    backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
-  }
-  elemtPlanar(dy, x, dx, N, C, S, coef);
+// The channels of a part of the interleaved sums: units of INTERLEAVED_UNIT channels, or
+// the whole chunk for rows narrower than MIN_SPLIT_ROW.
+// @ts-ignore: decorator
+@inline function interleavedDotsChannels(C: i32, part: i32, parts: i32): void {
+  partChannels(C, CHUNK, C < MIN_SPLIT_ROW ? CHUNK : INTERLEAVED_UNIT, part, parts);
 }
 
-export function f32_bn_backward_train_interleaved(
-  dy: usize, x: usize, dx: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
-  gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
+// Training coefficients, dγ and dβ of channels [c0, c1) from their sums.
+function backwardCoefs(
+  C: i32, c0: i32, c1: i32, count: f64, weight: usize, mean: usize, invstd: usize,
+  sumDy: usize, sumDyXmu: usize, gradWeight: usize, gradBias: usize, coef: usize,
 ): void {
-  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef);
-  const invCount = 1.0 / <f64>R;
-  for (let c = 0; c < C; c++) {
+  const invCount = 1.0 / count;
+  for (let c = c0; c < c1; c++) {
     backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
   }
-  elemtInterleaved(dy, x, dx, R, C, coef);
 }
 
-// Eval-mode backward: the running stats were constants of the forward pass.
-// mean/invstd are f64 scratch[C] filled here from the running stats.
+// Phase 1 of training: this part's channels' sums, dγ, dβ and coefficients. Phase 2:
+// f32_bn_backward_apply_planar(dy, x, dx, N, C, S, coef).
+export function f32_bn_backward_train_planar_reduce(
+  dy: usize, x: usize, N: i32, C: i32, S: i32, weight: usize, mean: usize, invstd: usize,
+  gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  planarDotsChannels(C, S, part, parts);
+  const c0 = partFirst, c1 = partEnd;
+  planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1);
+  backwardCoefs(C, c0, c1, <f64>N * <f64>S, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+}
+
+export function f32_bn_backward_train_interleaved_reduce(
+  dy: usize, x: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
+  gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, coef: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  interleavedDotsChannels(C, part, parts);
+  const c0 = partFirst, c1 = partEnd;
+  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, shifts, scratch, c0, c1, anyNonZeroAsF32(mean, C));
+  backwardCoefs(C, c0, c1, <f64>R, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+}
+
+// The last phase of training backward: dx = dy·k + (x − shift)·p + q with coef.
+export function f32_bn_backward_apply_planar(
+  dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  elemtPlanar(dy, x, dx, N, C, S, coef, scratch, part, parts);
+}
+
+export function f32_bn_backward_apply_interleaved(
+  dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  elemtInterleaved(dy, x, dx, R, C, coef, part, parts);
+}
+
+// Eval-mode backward: the running stats were constants of the forward pass. Channels
+// [c0, c1): mean, invstd (f64) from the running stats, and coef = (0, γ·invstd, 0), so
+// that f32_bn_apply_* turns dy into dx = dy·γ·invstd.
 function foldEvalBackward(
-  C: i32, weight: usize, runMean: usize, runVar: usize, eps: f64, mean: usize, invstd: usize, coef: usize,
+  C: i32, c0: i32, c1: i32, weight: usize, runMean: usize, runVar: usize, eps: f64, mean: usize, invstd: usize, coef: usize,
 ): void {
   const step = <usize>C << 2;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     const o = <usize>c << 2;
     const is = 1.0 / Math.sqrt(<f64>load<f32>(runVar + o) + eps);
     store<f64>(mean + (<usize>c << 3), <f64>load<f32>(runMean + o));
@@ -537,68 +599,68 @@ function foldEvalBackward(
   }
 }
 
-function accumulateEvalGrads(C: i32, invstd: usize, sumDy: usize, sumDyXmu: usize, gradWeight: usize, gradBias: usize): void {
-  for (let c = 0; c < C; c++) {
+function accumulateEvalGrads(c0: i32, c1: i32, invstd: usize, sumDy: usize, sumDyXmu: usize, gradWeight: usize, gradBias: usize): void {
+  for (let c = c0; c < c1; c++) {
     const o = <usize>c << 3;
     accumulate(gradBias, c, load<f64>(sumDy + o));
     accumulate(gradWeight, c, load<f64>(sumDyXmu + o) * load<f64>(invstd + o));
   }
 }
 
-export function f32_bn_backward_eval_planar(
-  dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, weight: usize, runMean: usize, runVar: usize, eps: f64,
+// Phase 1 of eval: this part's channels' coefficients, and their sums, dγ and dβ when a
+// gradient is wanted. Phase 2: f32_bn_apply_planar(dy, dx, N, C, S, coef).
+export function f32_bn_backward_eval_planar_reduce(
+  dy: usize, x: usize, N: i32, C: i32, S: i32, weight: usize, runMean: usize, runVar: usize, eps: f64,
   gradWeight: usize, gradBias: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
+  scratch: usize, part: i32, parts: i32,
 ): void {
-  foldEvalBackward(C, weight, runMean, runVar, eps, mean, invstd, coef);
+  planarDotsChannels(C, S, part, parts);
+  const c0 = partFirst, c1 = partEnd;
+  foldEvalBackward(C, c0, c1, weight, runMean, runVar, eps, mean, invstd, coef);
   if (gradWeight | gradBias) {
-    planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
-    accumulateEvalGrads(C, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
+    planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1);
+    accumulateEvalGrads(c0, c1, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
   }
-  // coef holds shift 0, scale γ·invstd, offset 0: dx = dy·scale.
-  applyPlanar(dy, dx, N, C, S, coef);
 }
 
-export function f32_bn_backward_eval_interleaved(
-  dy: usize, x: usize, dx: usize, R: i32, C: i32, weight: usize, runMean: usize, runVar: usize, eps: f64,
-  gradWeight: usize, gradBias: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
+export function f32_bn_backward_eval_interleaved_reduce(
+  dy: usize, x: usize, R: i32, C: i32, weight: usize, runMean: usize, runVar: usize, eps: f64,
+  gradWeight: usize, gradBias: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, coef: usize,
+  scratch: usize, part: i32, parts: i32,
 ): void {
-  foldEvalBackward(C, weight, runMean, runVar, eps, mean, invstd, coef);
+  interleavedDotsChannels(C, part, parts);
+  const c0 = partFirst, c1 = partEnd;
+  foldEvalBackward(C, c0, c1, weight, runMean, runVar, eps, mean, invstd, coef);
   if (gradWeight | gradBias) {
-    // The q quarter of coef is unused in eval: scratch for the f32 shifts.
-    interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, coef + (<usize>C << 2) * 3);
-    accumulateEvalGrads(C, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
+    // The mean is f64(runMean): its f32 shifts are the running means, read from there
+    // because other parts are writing the f64 means of their channels meanwhile.
+    interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, shifts, scratch, c0, c1, anyNonZero(runMean, C));
+    accumulateEvalGrads(c0, c1, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
   }
-  applyInterleaved(dy, dx, R, C, coef);
 }
 
-// The two halves of training-mode backward on their own, for sync batch norm: reduce
-// locally, all-reduce sumDy and sumDyXmu across workers, then elemt with the global count.
+// Sync batch norm's reduction on its own (one phase): sum locally, all-reduce sumDy and
+// sumDyXmu across workers, then f32_bn_backward_fold with the global count.
 export function f32_bn_backward_reduce_planar(
-  dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize,
+  dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu);
+  planarDotsChannels(C, S, part, parts);
+  planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, partFirst, partEnd);
 }
 
 export function f32_bn_backward_reduce_interleaved(
-  dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize,
+  dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, scratch);
+  interleavedDotsChannels(C, part, parts);
+  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, shifts, scratch, partFirst, partEnd, anyNonZeroAsF32(mean, C));
 }
 
-export function f32_bn_backward_elemt_planar(
-  dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, weight: usize, mean: usize, invstd: usize,
-  sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
+// Phase 1 of sync batch norm's elementwise half: coefficients over `count` values per
+// channel from the all-reduced sums. Phase 2: f32_bn_backward_apply_*.
+export function f32_bn_backward_fold(
+  C: i32, weight: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
+  scratch: usize, part: i32, parts: i32,
 ): void {
-  const invCount = 1.0 / count;
-  for (let c = 0; c < C; c++) backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
-  elemtPlanar(dy, x, dx, N, C, S, coef);
-}
-
-export function f32_bn_backward_elemt_interleaved(
-  dy: usize, x: usize, dx: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
-  sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
-): void {
-  const invCount = 1.0 / count;
-  for (let c = 0; c < C; c++) backwardCoefChannel(c, C, invCount, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
-  elemtInterleaved(dy, x, dx, R, C, coef);
+  partChannelsEach(C, part, parts);
+  backwardCoefs(C, partFirst, partEnd, count, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
 }

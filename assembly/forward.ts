@@ -10,11 +10,19 @@
 // 0 (ATen's rule for eps = 0 on a constant channel: y = β, not NaN); running stats
 // r = (1 − m)·r + m·batch with the unbiased variance M2/(n − 1). Eval: the running stats.
 //
-// coef is f32[3C]: shift[C], scale[C], offset[C]. saveMean/saveInvstd are f64[C] and hold
-// what backward needs; saveInvstd holds M2 between the stats and the fold.
+// coef is f32[3C]: shift[C], scale[C], offset[C]. mean/invstd are f64[C] and hold what
+// backward needs; m2 is f64[C], Σ(x − mean)².
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
+//
+// The phases (see parts.ts): training is f32_bn_forward_train_*_reduce (statistics and
+// coefficients of a part's channels) then f32_bn_apply_* (a part's rows); eval and the
+// elementwise half of sync batch norm fold their coefficients per channel
+// (f32_bn_fold_running, f32_bn_fold_batch) then apply.
 
-import { planarStats, interleavedStats, about, aboutf, expandColumns, COLUMNS, LANES, ROWS4_MAX_BYTES, SHORT_ROW } from "./stats";
+import { COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2 } from "./limits";
+import { EXPANDED_COEF, partChannelsEach, partEnd, partFirst, partRows } from "./parts";
+import { planarStats, interleavedStats } from "./stats";
+import { about, aboutf, expandColumns } from "./vec";
 
 // @ts-ignore: decorator
 @inline export function gamma(weight: usize, c: i32): f64 {
@@ -64,15 +72,15 @@ import { planarStats, interleavedStats, about, aboutf, expandColumns, COLUMNS, L
 // folds the coefficients. invN = 1/n, invN1 = 1/(n − 1).
 // @ts-ignore: decorator
 @inline function finishTrainChannel(
-  c: i32, C: i32, invN: f64, invN1: f64, saveMean: usize, saveInvstd: usize,
+  c: i32, C: i32, invN: f64, invN1: f64, meanP: usize, m2P: usize, invstdP: usize,
   weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64, coef: usize,
 ): void {
-  const pm = saveMean + (<usize>c << 3), pi = saveInvstd + (<usize>c << 3);
-  const mean = load<f64>(pm);
-  const m2 = load<f64>(pi);
+  const o = <usize>c << 3;
+  const mean = load<f64>(meanP + o);
+  const m2 = load<f64>(m2P + o);
   const v = m2 * invN + eps;
   const invstd = v == 0 ? 0 : 1.0 / Math.sqrt(v);
-  store<f64>(pi, invstd);
+  store<f64>(invstdP + o, invstd);
   if (runMean) {
     const rm = runMean + (<usize>c << 2), rv = runVar + (<usize>c << 2);
     store<f32>(rm, <f32>((1.0 - momentum) * <f64>load<f32>(rm) + momentum * mean));
@@ -81,22 +89,23 @@ import { planarStats, interleavedStats, about, aboutf, expandColumns, COLUMNS, L
   storeCoef(coef, C, c, mean, invstd, gamma(weight, c), beta(bias, c));
 }
 
-// finishTrainChannel for every channel, two at a time in f64x2 (a square root and a
-// division per channel are most of a small call's fold).
+// finishTrainChannel for channels [c0, c1), two at a time in f64x2 (a square root and a
+// division per channel are most of a small call's fold; each lane's arithmetic is the
+// scalar one, so where a pair starts does not matter).
 function finishTrain(
-  C: i32, n: f64, saveMean: usize, saveInvstd: usize,
+  C: i32, c0: i32, c1: i32, n: f64, meanP: usize, m2P: usize, invstdP: usize,
   weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64, coef: usize,
 ): void {
   const invN = 1.0 / n, invN1 = 1.0 / (n - 1.0);
-  let c = 0;
+  let c = c0;
   if (ASC_FEATURE_SIMD) {
     const m = f64x2.splat(momentum), keep = f64x2.splat(1.0 - momentum);
-    for (; c + 2 <= C; c += 2) {
+    for (; c + 2 <= c1; c += 2) {
       const o8 = <usize>c << 3, o4 = <usize>c << 2;
-      const mean = v128.load(saveMean + o8), m2 = v128.load(saveInvstd + o8);
+      const mean = v128.load(meanP + o8), m2 = v128.load(m2P + o8);
       const v = f64x2.add(f64x2.mul(m2, f64x2.splat(invN)), f64x2.splat(eps));
       const invstd = v128.andnot(f64x2.div(f64x2.splat(1.0), f64x2.sqrt(v)), f64x2.eq(v, f64x2.splat(0)));
-      v128.store(saveInvstd + o8, invstd);
+      v128.store(invstdP + o8, invstd);
       if (runMean) {
         const rm = runMean + o4, rv = runVar + o4;
         const unbiased = f64x2.mul(m2, f64x2.splat(invN1));
@@ -106,24 +115,24 @@ function finishTrain(
       storeCoef2(coef, C, c, mean, invstd, weight, bias);
     }
   }
-  for (; c < C; c++) {
-    finishTrainChannel(c, C, invN, invN1, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
+  for (; c < c1; c++) {
+    finishTrainChannel(c, C, invN, invN1, meanP, m2P, invstdP, weight, bias, runMean, runVar, momentum, eps, coef);
   }
 }
 
-// Eval coefficients from the running stats (or any f32 mean/var pair), two channels at a
-// time in f64x2.
-export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize, bias: usize, eps: f64, coef: usize): void {
-  let c = 0;
+// Eval coefficients of channels [c0, c1) from the running stats, two channels at a time
+// in f64x2.
+function foldRunning(C: i32, c0: i32, c1: i32, runMean: usize, runVar: usize, weight: usize, bias: usize, eps: f64, coef: usize): void {
+  let c = c0;
   if (ASC_FEATURE_SIMD) {
-    for (; c + 2 <= C; c += 2) {
+    for (; c + 2 <= c1; c += 2) {
       const o4 = <usize>c << 2;
       const mean = f64x2.promote_low_f32x4(v128.load64_zero(runMean + o4));
       const invstd = f64x2.div(f64x2.splat(1.0), f64x2.sqrt(f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(runVar + o4)), f64x2.splat(eps))));
       storeCoef2(coef, C, c, mean, invstd, weight, bias);
     }
   }
-  for (; c < C; c++) {
+  for (; c < c1; c++) {
     const invstd = 1.0 / Math.sqrt(<f64>load<f32>(runVar + (<usize>c << 2)) + eps);
     storeCoef(coef, C, c, <f64>load<f32>(runMean + (<usize>c << 2)), invstd, gamma(weight, c), beta(bias, c));
   }
@@ -155,42 +164,52 @@ export function foldRunning(C: i32, runMean: usize, runVar: usize, weight: usize
   }
 }
 
-// Planar [N, C, S], sample by sample so memory is read in order.
-export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
+// Planar [N, C, S]: rows of S values in memory order, this part's rows of the N·C; short
+// rows (see SHORT_ROW) as columns, this part's samples.
+export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
   if (S < SHORT_ROW) {
-    applyPlanarColumns(x, y, N, C, S, coef);
+    tookPath(PATH_COLUMNS);
+    partRows(N, ROW_UNIT, part, parts);
+    applyPlanarColumns(x, y, N, C, S, coef, scratch, partFirst, partEnd);
     return;
   }
+  tookPath(PATH_ROWS);
+  partRows(N * C, ROW_UNIT, part, parts);
   const step = <usize>C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const p = coef + (<usize>c << 2), o = (<usize>n * <usize>C + <usize>c) * <usize>S << 2;
-      const shift = load<f32>(p), scale = load<f32>(p + step), offset = load<f32>(p + (step << 1));
-      if (shift == 0) applyRow(x + o, y + o, S, 0, scale, offset, false);
-      else applyRow(x + o, y + o, S, shift, scale, offset, true);
-    }
+  for (let row = partFirst; row < partEnd; row++) {
+    const c = row % C;
+    const p = coef + (<usize>c << 2), o = <usize>row * <usize>S << 2;
+    const shift = load<f32>(p), scale = load<f32>(p + step), offset = load<f32>(p + (step << 1));
+    if (shift == 0) applyRow(x + o, y + o, S, 0, scale, offset, false);
+    else applyRow(x + o, y + o, S, shift, scale, offset, true);
   }
 }
 
-// Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, with the
-// coefficients repeated S times in LANES, COLUMNS/S channels at a time.
-function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize): void {
-  const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
-  for (let c0 = 0; c0 < C; c0 += perChunk) {
+// Short rows: samples [n0, n1), each an interleaved row of C·S columns, with the
+// coefficients repeated S times in the scratch, COLUMNS/S channels at a time.
+function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, n0: i32, n1: i32): void {
+  const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S, expanded = scratch + EXPANDED_COEF;
+  for (let c0 = 0; c0 < C && n0 < n1; c0 += perChunk) {
     const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
-    expandColumns(coef + (<usize>c0 << 2), <usize>C << 2, 3, Wc, S, LANES);
-    for (let n = 0; n < N; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, LANES);
+    expandColumns(coef + (<usize>c0 << 2), <usize>C << 2, 3, Wc, S, expanded);
+    for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, expanded);
   }
 }
 
-// Interleaved: channels contiguous, so four channels' coefficients fill one v128; in cache
-// four rows at a time share each load of them (see ROWS4_MAX_BYTES).
-export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize): void {
+// Interleaved: channels contiguous, so four channels' coefficients fill one v128; in L2
+// four rows at a time share each load of them (see L2_BYTES). This part's rows.
+export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
   const step = <usize>C << 2;
-  let r = 0;
-  if (ASC_FEATURE_SIMD && <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES) {
+  const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
+  tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
+  partRows(R, ROW_UNIT, part, parts);
+  let r = partFirst;
+  const end = partEnd;
+  x += <usize>r * step;
+  y += <usize>r * step;
+  if (ASC_FEATURE_SIMD && rows4) {
     const C4 = C & ~3;
-    for (; r + 4 <= R; r += 4, x += step << 2, y += step << 2) {
+    for (; r + 4 <= end; r += 4, x += step << 2, y += step << 2) {
       for (let c = 0; c < C4; c += 4) {
         const o = <usize>c << 2, k = coef + o;
         const m = v128.load(k), a = v128.load(k + step), b = v128.load(k + (step << 1));
@@ -203,7 +222,7 @@ export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize
       for (let i = 0; i < 4; i++) applyInterleavedRow(x + step * i, y + step * i, C4, C, coef);
     }
   }
-  for (; r < R; r++, x += step, y += step) applyInterleavedRow(x, y, 0, C, coef);
+  for (; r < end; r++, x += step, y += step) applyInterleavedRow(x, y, 0, C, coef);
 }
 
 // Channels [c0, C) of one interleaved row.
@@ -233,59 +252,49 @@ function applyInterleavedRow(x: usize, y: usize, c0: i32, C: i32, coef: usize): 
   }
 }
 
-export function f32_bn_forward_train_planar(
-  x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize,
-  runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
+// Phase 1 of training: statistics of this part's channels, then their invstd, running
+// stats and coefficients. Phase 2: f32_bn_apply_planar(x, y, N, C, S, coef).
+export function f32_bn_forward_train_planar_reduce(
+  x: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64,
+  mean: usize, m2: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  planarStats(x, N, C, S, saveMean, saveInvstd);
-  finishTrain(C, <f64>N * <f64>S, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
-  applyPlanar(x, y, N, C, S, coef);
+  planarStats(x, N, C, S, mean, m2, scratch, part, parts);
+  finishTrain(C, partFirst, partEnd, <f64>N * <f64>S, mean, m2, invstd, weight, bias, runMean, runVar, momentum, eps, coef);
 }
 
-export function f32_bn_forward_train_interleaved(
-  x: usize, y: usize, R: i32, C: i32, weight: usize, bias: usize,
-  runMean: usize, runVar: usize, momentum: f64, eps: f64, saveMean: usize, saveInvstd: usize, coef: usize,
+export function f32_bn_forward_train_interleaved_reduce(
+  x: usize, R: i32, C: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64,
+  mean: usize, m2: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  interleavedStats(x, R, C, saveMean, saveInvstd);
-  finishTrain(C, <f64>R, saveMean, saveInvstd, weight, bias, runMean, runVar, momentum, eps, coef);
-  applyInterleaved(x, y, R, C, coef);
+  interleavedStats(x, R, C, mean, m2, scratch, part, parts);
+  finishTrain(C, partFirst, partEnd, <f64>R, mean, m2, invstd, weight, bias, runMean, runVar, momentum, eps, coef);
 }
 
-export function f32_bn_forward_eval_planar(
-  x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize,
-  runMean: usize, runVar: usize, eps: f64, coef: usize,
+// Phase 1 of eval: coefficients from the running stats, this part's channels.
+export function f32_bn_fold_running(
+  C: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, eps: f64, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  foldRunning(C, runMean, runVar, weight, bias, eps, coef);
-  applyPlanar(x, y, N, C, S, coef);
+  partChannelsEach(C, part, parts);
+  foldRunning(C, partFirst, partEnd, runMean, runVar, weight, bias, eps, coef);
 }
 
-export function f32_bn_forward_eval_interleaved(
-  x: usize, y: usize, R: i32, C: i32, weight: usize, bias: usize,
-  runMean: usize, runVar: usize, eps: f64, coef: usize,
+// Phase 1 of normalizing with statistics from elsewhere (f64 mean and invstd per channel,
+// e.g. merged across workers): the elementwise half of training mode.
+export function f32_bn_fold_batch(
+  C: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  foldRunning(C, runMean, runVar, weight, bias, eps, coef);
-  applyInterleaved(x, y, R, C, coef);
-}
-
-// Normalize with statistics from elsewhere (f64 mean and invstd per channel, e.g. merged
-// across workers): the elementwise half of training mode.
-export function f32_bn_forward_elemt_planar(
-  x: usize, y: usize, N: i32, C: i32, S: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize,
-): void {
-  foldBatch(C, weight, bias, mean, invstd, coef);
-  applyPlanar(x, y, N, C, S, coef);
-}
-
-export function f32_bn_forward_elemt_interleaved(
-  x: usize, y: usize, R: i32, C: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize,
-): void {
-  foldBatch(C, weight, bias, mean, invstd, coef);
-  applyInterleaved(x, y, R, C, coef);
-}
-
-function foldBatch(C: i32, weight: usize, bias: usize, mean: usize, invstd: usize, coef: usize): void {
-  for (let c = 0; c < C; c++) {
+  partChannelsEach(C, part, parts);
+  for (let c = partFirst; c < partEnd; c++) {
     const o = <usize>c << 3;
     storeCoef(coef, C, c, load<f64>(mean + o), load<f64>(invstd + o), gamma(weight, c), beta(bias, c));
   }
+}
+
+// The last phase of every forward: y = (x − shift)·scale + offset with coef.
+export function f32_bn_apply_planar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
+  applyPlanar(x, y, N, C, S, coef, scratch, part, parts);
+}
+
+export function f32_bn_apply_interleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
+  applyInterleaved(x, y, R, C, coef, part, parts);
 }

@@ -13,10 +13,7 @@
 // scaled source rows into one destination row per load/store of it.
 // Sums stay f32 like every BLAS sgemm: K is at most a few thousand here.
 
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
+import { laneSum } from "./vec";
 
 // @ts-ignore: decorator
 @inline function biasAt(b: usize, n: i32): f32 {
@@ -34,7 +31,7 @@ function dot(a: usize, w: usize, K: i32): f32 {
       acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(w + o)));
       acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + o, 16), v128.load(w + o, 16)));
     }
-    s = hsum(f32x4.add(acc0, acc1));
+    s = laneSum(f32x4.add(acc0, acc1));
   }
   for (; k < K; k++) s += load<f32>(a + (<usize>k << 2)) * load<f32>(w + (<usize>k << 2));
   return s;
@@ -59,8 +56,8 @@ function tile2x4(a0: usize, a1: usize, w: usize, K: i32, y0: usize, y1: usize, b
       c10 = f32x4.add(c10, f32x4.mul(x1, v0)); c11 = f32x4.add(c11, f32x4.mul(x1, v1));
       c12 = f32x4.add(c12, f32x4.mul(x1, v2)); c13 = f32x4.add(c13, f32x4.mul(x1, v3));
     }
-    s00 = hsum(c00); s01 = hsum(c01); s02 = hsum(c02); s03 = hsum(c03);
-    s10 = hsum(c10); s11 = hsum(c11); s12 = hsum(c12); s13 = hsum(c13);
+    s00 = laneSum(c00); s01 = laneSum(c01); s02 = laneSum(c02); s03 = laneSum(c03);
+    s10 = laneSum(c10); s11 = laneSum(c11); s12 = laneSum(c12); s13 = laneSum(c13);
   }
   for (; k < K; k++) {
     const o = <usize>k << 2;

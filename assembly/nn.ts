@@ -10,12 +10,10 @@
 // Reductions that return a number (loss, dot, squared distance) add f32 lane sums per
 // block into an f64 total, so a sum over 10^6 values does not drift.
 
+import { laneSum } from "./vec";
+
 const BLOCK: i32 = 4096;
 
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
 
 // The exponential has no v128 instruction; a scalar loop over a few thousand values per
 // layer is far below the matrix products' cost.
@@ -232,7 +230,7 @@ function blockReduce(a: usize, b: usize, n: i32, diff: bool): f32 {
         acc = f32x4.add(acc, f32x4.mul(u, v));
       }
     }
-    s = hsum(acc);
+    s = laneSum(acc);
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;

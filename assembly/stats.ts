@@ -21,28 +21,17 @@
 // rows a multiple of 16 long); a gathered block's remainders add at most BLOCK/4 to one
 // lane or to a scalar, and the scalar build's two accumulators BLOCK/2 each.
 
-// Values per gathered planar block: 8 KiB, read from L1 if it must be summed again.
-export const BLOCK: i32 = 2048;
-// Rows per interleaved block: each channel's f32 lane adds at most this many values.
-export const MAX_BLOCK_ROWS: i32 = 128;
+import {
+  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, SHORT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_GATHERED,
+  PATH_IN_ORDER, PATH_INTERLEAVED, tookPath, withinL2,
+} from "./limits";
+import {
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, partChannels, partChannelsEach, partEnd, partFirst,
+} from "./parts";
+import { about, aboutf, laneSum, lanesTotal, plusLane0, expandColumns } from "./vec";
+
 // Leading values of a channel averaged for its first shift.
 const PILOT: i32 = 16;
-
-// Interleaved kernels take four rows at a time (one load of the per-channel values for
-// four rows) when the input fits in L2 (1 MiB here), where those loads are what limits
-// them; from memory, one row at a time keeps the store stream in order and is faster
-// (forward-eval of [32,56,56,64]: 1.2 ms one row at a time, 2.0 ms four at a time).
-export const ROWS4_MAX_BYTES: f64 = 1048576;
-
-// Channels per chunk. Interleaved kernels, and planar ones reading in order, walk a block
-// row by row over a chunk of at most CHUNK channels, keeping their f32 sums in LANES: three
-// f32 per interleaved channel, or a planar row's shift and two f32x4 of sums (36 bytes).
-export const CHUNK: i32 = 1024;
-// Columns per chunk when planar samples are read as columns (rows under SHORT_ROW values),
-// with up to four f32 each in LANES. Reading part of each sample at a time is three times
-// slower, so this is large: [2048,256,8] fits whole.
-export const COLUMNS: i32 = 4096;
-export const LANES: usize = memory.data(COLUMNS * 16, 16);
 
 // The second result of centredSums.
 let sumSquares: f64 = 0;
@@ -115,47 +104,6 @@ function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): 
     sumSquares = <f64>(q0 + q1) + <f64>tailQ;
     return <f64>(d0 + d1) + <f64>tailD;
   }
-}
-
-// v − m, or v when the shift is 0; `centred` is a constant wherever these are inlined, so
-// the branch folds away.
-// @ts-ignore: decorator
-@inline export function about(v: v128, m: v128, centred: bool): v128 {
-  return centred ? f32x4.sub(v, m) : v;
-}
-
-// @ts-ignore: decorator
-@inline export function aboutf(v: f32, shift: f32, centred: bool): f32 {
-  return centred ? v - shift : v;
-}
-
-// v − the four shifts at k, or v when `centred` is false (then they are not read).
-// @ts-ignore: decorator
-@inline export function aboutAt(v: v128, k: usize, centred: bool): v128 {
-  return centred ? f32x4.sub(v, v128.load(k)) : v;
-}
-
-// aboutAt for one f32 shift at k.
-// @ts-ignore: decorator
-@inline export function aboutAtf(v: f32, k: usize, centred: bool): f32 {
-  return centred ? v - load<f32>(k) : v;
-}
-
-// Whether any of the n f32 at p is not 0.
-export function anyNonZero(p: usize, n: i32): bool {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = f32x4.splat(0);
-    for (; i + 4 <= n; i += 4) if (v128.any_true(f32x4.ne(v128.load(p + (<usize>i << 2)), zero))) return true;
-  }
-  for (; i < n; i++) if (load<f32>(p + (<usize>i << 2)) != 0) return true;
-  return false;
-}
-
-// @ts-ignore: decorator
-@inline export function laneSum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
-    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
 // Chan's weights for merging a block of nb values into na: nb/n and na·nb/n.
@@ -248,47 +196,50 @@ function centredSums64(p: usize, rows: i32, len: i32, stride: usize, shift: f32)
   return d;
 }
 
-// Every channel of planar x [N, C, S] into mean[C], m2[C] (f64). A block of channel c is
-// gathered from up to BLOCK/S samples, which keeps its sums in registers and costs nothing
-// in cache. From memory, gathering short rows means many streams far apart
-// ([64,512,14,14]: ten, 400 KB apart) and reading in order is up to 2.5 times faster.
-// (Walking one channel at a time would keep it in L2 for the normalize pass, but visits
-// [32,64,56,56] in 2048 chunks of 12 KB, and reading that way takes twice as long as
-// reading in order on the machines measured: more than the second pass costs.)
-export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
-  memory.fill(meanP, 0, <usize>C << 3);
-  memory.fill(m2P, 0, <usize>C << 3);
-  const fromMemory = <f64>N * <f64>C * <f64>S * 4 > ROWS4_MAX_BYTES;
-  if (S < SHORT_ROW) planarStatsColumns(x, N, C, S, meanP, m2P);
-  else if (fromMemory && S < MAX_ROW_IN_ORDER) planarStatsInOrder(x, N, C, S, meanP, m2P);
-  else planarStatsGathered(x, N, C, S, meanP, m2P);
+// Every channel of planar x [N, C, S] into mean[C], m2[C] (f64); this part's channels
+// (see parts.ts). A block of channel c is gathered from up to BLOCK/S samples, which keeps
+// its sums in registers and costs nothing in cache. From memory, gathering short rows means
+// many streams far apart ([64,512,14,14]: ten, 400 KB apart) and reading in order is
+// faster. (Walking one channel at a time would keep it in L2 for the normalize pass, but
+// visits [32,64,56,56] in 2048 chunks of 12 KB, and reading that way is slower than reading
+// in order on the machines measured by more than the second pass costs.)
+export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, part: i32, parts: i32): void {
+  if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
+  else partChannelsEach(C, part, parts);
+  const c0 = partFirst, c1 = partEnd;
+  memory.fill(meanP + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
+  memory.fill(m2P + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
+  const inL2 = withinL2(<f64>N * <f64>C * <f64>S);
+  if (S < SHORT_ROW) {
+    tookPath(PATH_COLUMNS | (ASC_FEATURE_SIMD && inL2 ? PATH_FOUR_ROWS : 0));
+    planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, inL2);
+  } else if (!inL2 && S < MAX_ROW_IN_ORDER) {
+    tookPath(PATH_IN_ORDER);
+    planarStatsInOrder(x, N, C, S, meanP, m2P, scratch, c0, c1);
+  } else {
+    tookPath(PATH_GATHERED);
+    planarStatsGathered(x, N, C, S, meanP, m2P, c0, c1);
+  }
 }
-
-// Planar rows shorter than this are too short to handle one by one: every planar kernel
-// takes a sample [C, S] as an interleaved row of C·S columns instead. From SHORT_ROW on,
-// planarStatsInOrder reads rows one by one; from MAX_ROW_IN_ORDER on, a gathered block has
-// at most four rows.
-export const SHORT_ROW: i32 = 16;
-const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 
 // Rows under SHORT_ROW values: a sample [C, S] is summed like an interleaved row of C·S
 // columns, each column shifted by its channel's shift, and channel c's block is then the
-// sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken COLUMNS/S at a time.
-function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
+// sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken COLUMNS/S at a time,
+// channels [c0, c1) of each such chunk here.
+function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, c0: i32, c1: i32, rows4: bool): void {
   const stride = <usize>C * <usize>S << 2;
-  const shiftP = LANES, dP = LANES + (<usize>COLUMNS << 2), qP = LANES + (<usize>COLUMNS << 3);
-  const rows4 = <f64>N * <f64>C * <f64>S * 4 <= ROWS4_MAX_BYTES;
+  const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
   const perChunk = COLUMNS / S;
-  for (let c0 = 0; c0 < C; c0 += perChunk) {
-    const Wc = min(perChunk, C - c0), W = Wc * S;
+  for (let chunk = c0 - c0 % perChunk; chunk < c1; chunk += perChunk) {
+    const first = max(chunk, c0), Wc = min(chunk + perChunk, c1) - first, W = Wc * S;
     for (let n = 0; n < N; n += MAX_BLOCK_ROWS) {
       const rows = min(MAX_BLOCK_ROWS, N - n);
-      const block = x + <usize>n * stride + (<usize>c0 * <usize>S << 2);
+      const block = x + <usize>n * stride + (<usize>first * <usize>S << 2);
       const na = <f64>n * <f64>S, nb = <f64>rows * <f64>S;
       setWeights(na, nb);
       // The channels' shifts pass through dP on their way to one per column.
       for (let c = 0; c < Wc; c++) {
-        store<f32>(dP + (<usize>c << 2), nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, c0 + c, na));
+        store<f32>(dP + (<usize>c << 2), nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, first + c, na));
       }
       expandColumns(dP, 0, 1, Wc, S, shiftP);
       memory.fill(dP, 0, <usize>W << 2);
@@ -303,20 +254,20 @@ function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
           q += <f64>load<f32>(qP + o);
         }
         const p = block + (<usize>c * <usize>S << 2);
-        settleBlock(p, rows, S, stride, meanP, m2P, c0 + c, invNb, load<f32>(shiftP + (<usize>(c * S) << 2)), d, q);
+        settleBlock(p, rows, S, stride, meanP, m2P, first + c, invNb, load<f32>(shiftP + (<usize>(c * S) << 2)), d, q);
       }
     }
   }
 }
 
-// A block is one row cut at BLOCK values, or BLOCK/S rows of one channel.
-function planarStatsGathered(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
+// A block is one row cut at BLOCK values, or BLOCK/S rows of one channel; channels [c0, c1).
+function planarStatsGathered(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, c0: i32, c1: i32): void {
   const rowStride = <usize>C * <usize>S << 2;
   const blockRows = S >= BLOCK ? 1 : BLOCK / S;
   for (let n = 0; n < N; n += blockRows) {
     const rows = min(blockRows, N - n);
     const sample = x + <usize>n * rowStride;
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < c1; c++) {
       for (let s = 0; s < S; s += BLOCK) {
         const len = min(BLOCK, S - s);
         const na = <f64>n * <f64>S + <f64>s * <f64>rows, nb = <f64>rows * <f64>len;
@@ -328,23 +279,24 @@ function planarStatsGathered(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P
 }
 
 // Blocks of channel c's rows in k consecutive samples (at most BLOCK/16 values per lane,
-// so fewer samples than a gathered block), but samples are read whole, in memory order: each row's sums go into its channel's lanes (an f32x4 of Σd and one of
-// Σd², in LANES), which are merged after every k samples. Channels are taken CHUNK at a
-// time (reading parts of samples is slower, but C > CHUNK with short rows is rare).
-function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
+// so fewer samples than a gathered block), but samples are read whole, in memory order:
+// each row's sums go into its channel's lanes (an f32x4 of Σd and one of Σd² in the
+// scratch), which are merged after every k samples. Channels [c0, c1), CHUNK at a time
+// (reading parts of samples is slower, but C > CHUNK with short rows is rare).
+function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, c0: i32, c1: i32): void {
   const rowStride = <usize>C * <usize>S << 2;
   // A row adds ⌈S/4⌉ values to each lane; a lane may add BLOCK/16.
   const k = max(1, (BLOCK >> 4) / ((S + 3) >> 2));
-  const shiftP = LANES, dP = LANES + (<usize>CHUNK << 2), qP = dP + (<usize>CHUNK << 4);
-  for (let c0 = 0; c0 < C; c0 += CHUNK) {
-    const W = min(CHUNK, C - c0);
+  const shiftP = scratch + LANE_SHIFT, dP = scratch + LANE_D, qP = scratch + LANE_Q;
+  for (let first = c0; first < c1; first += CHUNK) {
+    const W = min(CHUNK, c1 - first);
     for (let n0 = 0; n0 < N; n0 += k) {
       const rows = min(k, N - n0);
       const na = <f64>n0 * <f64>S, nb = <f64>rows * <f64>S;
       setWeights(na, nb);
-      const block = x + <usize>n0 * rowStride + (<usize>c0 * <usize>S << 2);
+      const block = x + <usize>n0 * rowStride + (<usize>first * <usize>S << 2);
       for (let c = 0; c < W; c++) {
-        store<f32>(shiftP + (<usize>c << 2), nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, c0 + c, na));
+        store<f32>(shiftP + (<usize>c << 2), nextShift(block + (<usize>c * <usize>S << 2), S, meanP, m2P, first + c, na));
       }
       memory.fill(dP, 0, <usize>W << 4);
       memory.fill(qP, 0, <usize>W << 4);
@@ -360,7 +312,7 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       const invNb = 1.0 / nb;
       for (let c = 0; c < W; c++) {
         const d = lanesTotal(dP + (<usize>c << 4)), q = lanesTotal(qP + (<usize>c << 4));
-        settleBlock(block + (<usize>c * <usize>S << 2), rows, S, rowStride, meanP, m2P, c0 + c, invNb, load<f32>(shiftP + (<usize>c << 2)), d, q);
+        settleBlock(block + (<usize>c * <usize>S << 2), rows, S, rowStride, meanP, m2P, first + c, invNb, load<f32>(shiftP + (<usize>c << 2)), d, q);
       }
     }
   }
@@ -412,33 +364,6 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   }
 }
 
-// Copies `arrays` arrays of Wc f32 (at src, srcStep bytes apart) to dst, each value S
-// times: per-channel values become per-column ones for a planar sample read as columns.
-// The arrays land Wc·S values apart.
-export function expandColumns(src: usize, srcStep: usize, arrays: i32, Wc: i32, S: i32, dst: usize): void {
-  const W = <usize>(Wc * S);
-  for (let a = 0; a < arrays; a++) {
-    const from = src + <usize>a * srcStep, to = dst + (<usize>a * W << 2);
-    for (let c = 0; c < Wc; c++) {
-      const v = load<f32>(from + (<usize>c << 2)), at = to + (<usize>(c * S) << 2);
-      for (let s = 0; s < S; s++) store<f32>(at + (<usize>s << 2), v);
-    }
-  }
-}
-
-// v with t added to its lane 0: a short row's scalar tail joins its channel's lanes.
-// @ts-ignore: decorator
-@inline export function plusLane0(v: v128, t: f32): v128 {
-  return f32x4.replace_lane(v, 0, f32x4.extract_lane(v, 0) + t);
-}
-
-// The sum of a channel's lanes (rowSumsInto), in f64.
-// @ts-ignore: decorator
-@inline export function lanesTotal(p: usize): f64 {
-  if (ASC_FEATURE_SIMD) return <f64>laneSum(v128.load(p));
-  return <f64>load<f32>(p);
-}
-
 // Lanes whose Σd² − (Σd)²/n would cancel (see the top of this file).
 // @ts-ignore: decorator
 @inline function farLanes(d: v128, q: v128, invNb: f32): v128 {
@@ -470,14 +395,18 @@ export function expandColumns(src: usize, srcStep: usize, arrays: i32, Wc: i32, 
 }
 
 // Every channel of interleaved x [R, C] into mean[C], m2[C] (f64).
-export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize): void {
-  memory.fill(meanP, 0, <usize>C << 3);
-  memory.fill(m2P, 0, <usize>C << 3);
+export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize, scratch: usize, part: i32, parts: i32): void {
+  // Whole chunks: resumFarColumns decides per chunk how to sum far columns again.
+  partChannels(C, CHUNK, CHUNK, part, parts);
+  const first = partFirst, end = partEnd;
+  memory.fill(meanP + (<usize>first << 3), 0, <usize>(end - first) << 3);
+  memory.fill(m2P + (<usize>first << 3), 0, <usize>(end - first) << 3);
   const stride = <usize>C << 2;
-  const shiftP = LANES, dP = LANES + (<usize>CHUNK << 2), qP = LANES + (<usize>CHUNK << 3);
-  const rows4 = <f64>R * <f64>C * 4 <= ROWS4_MAX_BYTES;
-  for (let c0 = 0; c0 < C; c0 += CHUNK) {
-    const W = min(CHUNK, C - c0);
+  const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
+  const rows4 = withinL2(<f64>R * <f64>C);
+  tookPath(PATH_INTERLEAVED | (ASC_FEATURE_SIMD && rows4 ? PATH_FOUR_ROWS : 0));
+  for (let c0 = first; c0 < end; c0 += CHUNK) {
+    const W = min(CHUNK, end - c0);
     const bytes = <usize>W << 2;
     const mean = meanP + (<usize>c0 << 3), m2 = m2P + (<usize>c0 << 3);
     for (let r = 0; r < R; r += MAX_BLOCK_ROWS) {
@@ -662,11 +591,12 @@ function resumFarColumns(block: usize, rows: i32, W: i32, stride: usize, invNb: 
   }
 }
 
-// Statistics alone, for callers that merge them across workers (sync batch norm).
-export function f32_bn_stats_planar(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize): void {
-  planarStats(x, N, C, S, meanP, m2P);
+// Statistics alone, for callers that merge them across workers (sync batch norm): one
+// phase. M2 = Σ(x − mean)², not the variance.
+export function f32_bn_stats_planar(x: usize, N: i32, C: i32, S: i32, mean: usize, m2: usize, scratch: usize, part: i32, parts: i32): void {
+  planarStats(x, N, C, S, mean, m2, scratch, part, parts);
 }
 
-export function f32_bn_stats_interleaved(x: usize, R: i32, C: i32, meanP: usize, m2P: usize): void {
-  interleavedStats(x, R, C, meanP, m2P);
+export function f32_bn_stats_interleaved(x: usize, R: i32, C: i32, mean: usize, m2: usize, scratch: usize, part: i32, parts: i32): void {
+  interleavedStats(x, R, C, mean, m2, scratch, part, parts);
 }

@@ -60,3 +60,54 @@ export function sweepChart(sweep) {
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
+
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+/**
+ * The scaling chart: each workload's train-step speed-up over one thread (ours / ours-Nt),
+ * against the thread count, with perfect scaling as a grey line. Where a workload's line
+ * flattens, memory bandwidth (or the part of its op that stays on one thread) stops it.
+ */
+export function scalingChart(results, threads, op = 'train-step') {
+  const counts = [1, ...threads];
+  const series = results.map((r, i) => ({
+    label: r.label,
+    color: PALETTE[i % PALETTE.length],
+    points: counts
+      .filter((n) => n === 1 || r.ops[op]?.[`ours-${n}t`])
+      .map((n) => [n, n === 1 ? 1 : r.ops[op].ours.ms / r.ops[op][`ours-${n}t`].ms]),
+  })).filter((s) => s.points.length > 1);
+  const xMax = Math.max(...counts);
+  const yMax = Math.max(xMax, ...series.flatMap((s) => s.points.map((p) => p[1])));
+  const w = WIDTH - MARGIN.left - MARGIN.right, h = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const px = (v) => MARGIN.left + ((v - 1) / (xMax - 1 || 1)) * w;
+  const py = (v) => MARGIN.top + h - (v / yMax) * h;
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    `<text x="${MARGIN.left}" y="18" font-size="14">${escape(op)}: speed-up over one thread against threads</text>`,
+  ];
+  for (const n of counts) {
+    const x = px(n);
+    out.push(`<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${MARGIN.top + h}" stroke="#ddd"/>`);
+    out.push(`<text x="${x}" y="${MARGIN.top + h + 18}" text-anchor="middle">${n}</text>`);
+  }
+  for (let v = 0; v <= yMax; v++) {
+    const y = py(v);
+    out.push(`<line x1="${MARGIN.left}" y1="${y}" x2="${MARGIN.left + w}" y2="${y}" stroke="#ddd"/>`);
+    out.push(`<text x="${MARGIN.left - 6}" y="${y + 4}" text-anchor="end">${v}×</text>`);
+  }
+  out.push(`<text x="${MARGIN.left + w / 2}" y="${HEIGHT - 12}" text-anchor="middle">threads</text>`);
+  out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="none" stroke="#333"/>`);
+  out.push(`<line x1="${px(1)}" y1="${py(1)}" x2="${px(xMax)}" y2="${py(xMax)}" stroke="#999" stroke-dasharray="4 4"/>`);
+  series.forEach((s, i) => {
+    const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+    out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+    for (const [x, y] of s.points) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+    const ly = MARGIN.top + 10 + i * 20, lx = MARGIN.left + w + 12;
+    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+    out.push(`<text x="${lx + 30}" y="${ly + 4}">${escape(s.label)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

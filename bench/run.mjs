@@ -5,10 +5,11 @@
 //
 //   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100]
 //
-// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg and
-// docs/performance.md (rendered from latest.json by bench/page.mjs). A full run (no --quick,
-// no --only) ends with the TensorFlow.js layer and end-to-end rows (bench/tfjs-layer.mjs),
-// stored as latest.json's `tfjs` (null when the run leaves them out).
+// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg,
+// bench/results/scaling.svg (the threads axis) and docs/performance.md (rendered from
+// latest.json by bench/page.mjs). A full run (no --quick, no --only) ends with the
+// TensorFlow.js layer and end-to-end rows (bench/tfjs-layer.mjs), stored as latest.json's
+// `tfjs` (null when the run leaves them out).
 // A peer that cannot be loaded is reported as unavailable with the reason; it never stops
 // the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
 // in batches and are divided back to one call.
@@ -24,7 +25,7 @@ import { Workspace, forwardTrain } from '../dist/ops.js';
 import { allocate, free } from '../dist/heap.js';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
-import { sweepChart } from './chart.mjs';
+import { scalingChart, sweepChart } from './chart.mjs';
 import { fmtRatio, fmtTime, tfjsSection, writePerformancePage } from './page.mjs';
 import { machine } from '../scripts/generated.mjs';
 
@@ -64,6 +65,12 @@ const IMPLS = {
   'torch-2': 'PyTorch CPU, 2 threads, same as torch-1',
 };
 const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+// The threads axis: batchnorm-wasm's layer on the simd-threads build with 2 threads, and 4 and
+// 8 where the machine has that many logical cores (more threads than cores only shares them).
+const THREADS = [2, 4, 8].filter((n) => n === 2 || n <= os.availableParallelism());
+for (const n of THREADS) {
+  IMPLS[`ours-${n}t`] = `batchnorm-wasm as ours, init({ threads: ${n} }): the simd-threads build, each op split across ${n} threads (docs/threads.md)`;
+}
 
 const unavailable = {};
 const skipped = new Set();
@@ -296,11 +303,12 @@ function loadTorch() {
 
 // ---- the run ----
 
-async function runWorkload(rt, w, ops, impls, torch) {
+async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   const L = { ...layoutOf(w.shape, w.channelsLast), size: sizeOf(w.shape) };
   const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
   const ours = oursTasks(rt, w, L);
+  const split = Object.entries(threaded).map(([n, trt]) => [`ours-${n}t`, oursTasks(trt, w, L)]);
   const floor = impls.includes('floor') ? floorTasks(L) : null;
   const rounds = {};
   const keep = (key, m) => (rounds[key] ??= []).push(m);
@@ -309,6 +317,10 @@ async function runWorkload(rt, w, ops, impls, torch) {
     for (const op of ops) {
       ours.prepare[op]?.();
       keep(op, await measure(ours.tasks[op], false));
+      for (const [impl, t] of split) {
+        t.prepare[op]?.();
+        keep(`${impl} ${op}`, await measure(t.tasks[op], false));
+      }
       if (floor) keep(`floor ${op}`, await measure(floor[op], false));
     }
     if (impls.includes('kernel')) keep('kernel', await measure(ours.kernel['forward-train'], false));
@@ -320,6 +332,10 @@ async function runWorkload(rt, w, ops, impls, torch) {
   };
   record('copy', 'copy', best('copy'));
   for (const op of ops) record(op, 'ours', best(op));
+  for (const [impl, t] of split) {
+    for (const op of ops) record(op, impl, best(`${impl} ${op}`));
+    t.dispose();
+  }
   if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
   if (rounds.kernel) record('forward-train', 'kernel', best('kernel'));
   ours.dispose();
@@ -421,16 +437,19 @@ async function tfjsRows() {
 
 async function main() {
   const spec = JSON.parse(readFileSync(new URL('workloads.json', HERE), 'utf8'));
-  const rt = await init();
+  const rt = await init({ threads: 1 });
   if (!rt.simd) console.warn('note: this engine has no wasm SIMD; the scalar build runs');
+  // Started (and warmed by each measurement's warm-up) before any timing.
+  const threaded = {};
+  if (rt.simd) for (const n of THREADS) threaded[n] = await init({ threads: n });
   await loadFloors();
   const torch = loadTorch();
   const started = performance.now();
-  const all = ['ours', 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+  const all = ['ours', ...Object.keys(threaded).map((n) => `ours-${n}t`), 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
   const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
   const results = [];
   for (const w of workloads) {
-    results.push(await runWorkload(rt, w, OPS, all, torch));
+    results.push(await runWorkload(rt, w, OPS, all, torch, threaded));
     summarize(results.at(-1));
     process.stderr.write(`  ${w.id} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
@@ -455,7 +474,10 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
+  const threadCounts = Object.keys(threaded).map(Number);
+  if (threadCounts.length > 0) writeFileSync(new URL('scaling.svg', RESULTS), scalingChart(results, threadCounts));
   writePerformancePage(out);
+  for (const trt of Object.values(threaded)) trt.dispose();
 
   const print = (s = '') => process.stdout.write(`${s}\n`);
   print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);
@@ -496,7 +518,7 @@ async function main() {
   print();
   print(tfjsSection(tfjs).join('\n'));
   print();
-  print(`Wrote bench/results/latest.json${sweep.length > 1 ? ' and bench/results/sweep.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  print(`Wrote bench/results/latest.json${sweep.length > 1 ? ', bench/results/sweep.svg' : ''}${threadCounts.length > 0 ? ', bench/results/scaling.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
 await main();

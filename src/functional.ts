@@ -157,7 +157,7 @@ export function batchNormStats(rt: Runtime, x: Tensor, options?: LayoutOptions):
   const ws = workspace(rt, C);
   ops.stats(rt.kernels, L, x.ptr, ws);
   const mean = f64(rt, ws.mean, C).slice();
-  const m2 = f64(rt, ws.invstd, C);
+  const m2 = f64(rt, ws.m2, C);
   const variance = new Float64Array(C);
   for (let c = 0; c < C; c++) variance[c] = m2[c]! / L.count;
   return { count: L.count, mean, var: variance };

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initWith, type InitOptions } from './init.js';
 import type { Runtime } from './runtime.js';
+import { nodeThreads } from './threads.node.js';
 
 export * from './index.js';
 
@@ -25,5 +26,6 @@ export function init(options?: InitOptions): Promise<Runtime> {
     bundled: (simd) => new URL(simd ? '../build/simd.wasm' : '../build/scalar.wasm', import.meta.url),
     resolveUrl,
     fetchUrl,
+    threads: nodeThreads,
   }, options);
 }

@@ -3,6 +3,9 @@
 import { makeRuntime, type Runtime } from './runtime.js';
 import { compileSource, instantiateKernels, simdSupported, WASM_SOURCES, type UrlReader, type WasmSource } from './wasm.js';
 import { typeError } from './errors.js';
+import type { PoolWorker } from './pool.js';
+import { autoThreads, checkThreads, startThreaded, type Threads } from './threads.js';
+import type { Kernels } from './wasm.js';
 
 /** Options of init(); every field is optional. */
 export interface InitOptions {
@@ -14,14 +17,30 @@ export interface InitOptions {
   wasm?: WasmSource;
   /** 'auto' (default) runs SIMD where the engine validates it; false forces the scalar build. */
   simd?: 'auto' | boolean;
-  /** Warn on the console when a tensor is garbage-collected without dispose(). Default false. */
+  /** Warn on the console when a tensor is garbage-collected without dispose(), or when 'auto' threads fall back to one. Default false. */
   debug?: boolean;
+  /**
+   * 'auto' (default): half the logical cores, at most 4, where shared memory and workers
+   * exist (else one thread, never an error); or a positive integer (more than 1 rejects
+   * where threads cannot start). rt.threads says what runs.
+   */
+  threads?: 'auto' | number;
+}
+
+/** @internal how an entry point starts worker threads (Node today). */
+export interface ThreadsLoader {
+  /** The package's simd-threads.wasm. */
+  module: WasmSource;
+  spawn(): PoolWorker;
+  logicalCores(): number;
 }
 
 /** @internal */
 export interface Loader extends UrlReader {
   /** The package's own module for the chosen build. */
   bundled(simd: boolean): WasmSource | Promise<WasmSource>;
+  /** Absent where the entry point has no pool (browsers and workerd, for now). */
+  threads?: ThreadsLoader;
 }
 
 /** @internal */
@@ -32,6 +51,7 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
   if (simdOption !== 'auto' && typeof simdOption !== 'boolean') throw typeError('opts.simd', "'auto', true or false", simdOption);
   const debug = options.debug === undefined ? false : options.debug;
   if (typeof debug !== 'boolean') throw typeError('opts.debug', 'a boolean', debug);
+  const threadsOption = checkThreads(options.threads === undefined ? 'auto' : options.threads);
   const wasm = options.wasm;
   if (wasm === null) throw typeError('opts.wasm', WASM_SOURCES, wasm);
   const supported = simdSupported();
@@ -39,6 +59,8 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
     throw new TypeError('opts.simd: true, but this engine does not support WebAssembly SIMD (use \'auto\' or false)');
   }
   const simd = simdOption === 'auto' ? supported : simdOption;
+  const threaded = await startThreads(loader, threadsOption, simd && wasm === undefined, debug);
+  if (threaded !== null) return makeRuntime(threaded.kernels, debug, threaded.threads);
   const source = wasm ?? (await loader.bundled(simd));
   let module: WebAssembly.Module;
   try {
@@ -63,4 +85,32 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
     throw new TypeError(`opts.simd: ${simdOption}, but opts.wasm is the ${rt.simd ? 'SIMD' : 'scalar'} build`);
   }
   return rt;
+}
+
+// The threaded runtime's kernels and threads, or null for one thread. 'auto' never rejects:
+// it says under `debug` why it runs on one thread, and starts the pool on the first op worth
+// splitting; an explicit count above 1 starts the pool now and rejects if it cannot.
+async function startThreads(loader: Loader, option: 'auto' | number, simdBundled: boolean, debug: boolean): Promise<{ kernels: Kernels; threads: Threads } | null> {
+  const threads = loader.threads;
+  const wanted = option !== 'auto' ? option : threads === undefined ? 1 : autoThreads(threads.logicalCores());
+  if (wanted === 1) return null;
+  const report = (reason: string): void => {
+    if (debug) console.warn(`batchnorm-wasm: running on one thread: ${reason}`);
+  };
+  let reason: string;
+  if (threads === undefined) reason = 'this entry point (a browser or workerd build) starts no worker threads';
+  else if (!simdBundled) reason = 'threads run the package\'s own SIMD build (simd-threads.wasm): not with opts.wasm or simd: false';
+  else if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is not available (a page must be cross-origin isolated)';
+  else {
+    try {
+      const started = await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn, { report });
+      if (option !== 'auto') await started.threads.start();
+      return started;
+    } catch (cause) {
+      reason = `starting the worker threads failed: ${(cause as Error).message}`;
+    }
+  }
+  if (option !== 'auto') throw new Error(`opts.threads: ${option}, but ${reason}`);
+  report(reason);
+  return null;
 }

@@ -1,11 +1,28 @@
-// The kernel calls, one per operation, picking the planar or interleaved variant. Shared by
+// The kernel calls of each operation, picking the planar or interleaved variant. Shared by
 // the layer and the functional ops; callers have validated everything already.
+//
+// Every op is a fixed list of phases (assembly/parts.ts): each phase is one kernel export,
+// called with the phase's arguments plus (scratch, part, parts) by every thread taking
+// part, and the next phase starts when all parts have finished. The results are the same
+// bits for any number of parts. The functions below call the phases as part 0 of 1 on the
+// calling thread (no list is built: a small op costs a few microseconds); phasesOf records
+// the same calls as a list, to be run by several parts.
 import type { Kernels } from './wasm.js';
 import type { Layout } from './shape.js';
 
+/** The kernel exports that are phases: the batch-norm ones, each ending in (scratch, part, parts). */
+export type PhaseName = Extract<keyof Kernels, `f32_bn_${string}`>;
+
+/** One phase of an op: the export and its arguments before (scratch, part, parts). */
+export interface Phase {
+  readonly name: PhaseName;
+  readonly args: readonly number[];
+}
+
 /**
- * Per-channel scratch one operation needs, 48·C bytes: f64 mean, invstd, sumDy, sumDyXmu
- * then f32 coefficients (4·C).
+ * Per-channel scratch one operation needs, 60·C bytes, one slot per quantity: f64 mean,
+ * M2 (Σ(x − mean)²), invstd, sumDy, sumDyXmu, then f32 coefficients (4·C) and the f32
+ * shifts of the interleaved backward sums.
  */
 export class Workspace {
   /** Frozen: its pointer and size are handed to kernels that trust them. */
@@ -13,13 +30,15 @@ export class Workspace {
     Object.freeze(this);
   }
   static bytes(channels: number): number {
-    return 48 * channels;
+    return 60 * channels;
   }
   get mean(): number { return this.ptr; }
-  get invstd(): number { return this.ptr + 8 * this.channels; }
-  get sumDy(): number { return this.ptr + 16 * this.channels; }
-  get sumDyXmu(): number { return this.ptr + 24 * this.channels; }
-  get coef(): number { return this.ptr + 32 * this.channels; }
+  get m2(): number { return this.ptr + 8 * this.channels; }
+  get invstd(): number { return this.ptr + 16 * this.channels; }
+  get sumDy(): number { return this.ptr + 24 * this.channels; }
+  get sumDyXmu(): number { return this.ptr + 32 * this.channels; }
+  get coef(): number { return this.ptr + 40 * this.channels; }
+  get shifts(): number { return this.ptr + 56 * this.channels; }
 }
 
 /** Pointers to per-channel f32 parameters; 0 where absent. */
@@ -30,55 +49,169 @@ export interface Params {
   runningVar: number;
 }
 
-export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace): void {
-  if (L.planar) {
-    k.f32_bn_forward_train_planar(x, y, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.invstd, ws.coef);
-  } else {
-    k.f32_bn_forward_train_interleaved(x, y, L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.invstd, ws.coef);
-  }
+/** What runs an op's phases across threads (a pool, src/threads.ts). */
+export interface Splitter {
+  /** Whether an op over this many values is worth splitting (and can be, now). */
+  worthSplitting(values: number): boolean;
+  /** Runs each phase on every thread, one after the other. */
+  run(phases: readonly Phase[]): void;
 }
 
-export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace): void {
-  if (L.planar) k.f32_bn_forward_eval_planar(x, y, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef);
-  else k.f32_bn_forward_eval_interleaved(x, y, L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef);
+// Per kernel instance: the calling thread's scratch (allocated on first use and kept as long
+// as the instance: it is the instance's, not a caller's allocation) and its splitter. One
+// lookup per op: a small op costs a few microseconds.
+interface Caller {
+  scratch: number;
+  splitter: Splitter | null;
+}
+
+const callers = new WeakMap<Kernels, Caller>();
+
+function callerOf(k: Kernels): Caller {
+  let caller = callers.get(k);
+  if (caller === undefined) {
+    caller = { scratch: k.alloc(Number(k.SCRATCH_BYTES.value)) >>> 0, splitter: null };
+    callers.set(k, caller);
+  }
+  return caller;
+}
+
+/** The calling thread's kernel scratch for `k`. */
+export function scratchOf(k: Kernels): number {
+  return callerOf(k).scratch;
+}
+
+/** Ops on `k` split across `splitter` from now on (null: the calling thread alone). */
+export function attachSplitter(k: Kernels, splitter: Splitter | null): void {
+  callerOf(k).splitter = splitter;
+}
+
+// The splitter that should run an op over L on `k`, or null for the calling thread.
+function splitterFor(caller: Caller, L: Layout): Splitter | null {
+  const splitter = caller.splitter;
+  return splitter !== null && splitter.worthSplitting(L.R * L.C * L.S) ? splitter : null;
+}
+
+/** The phases an op calls, in order, with their arguments before (scratch, part, parts). */
+export function phasesOf(op: (k: Kernels) => void): Phase[] {
+  const phases: Phase[] = [];
+  const recorder = new Proxy({} as Kernels, {
+    get: (_, name) => (...args: number[]) => {
+      phases.push({ name: name as PhaseName, args: args.slice(0, -3) });
+    },
+  });
+  op(recorder);
+  return phases;
+}
+
+// Each op. Without `scratch` (the facade's calls) it runs across the attached splitter's
+// threads when large enough, else on the calling thread with its scratch; with `scratch`
+// (recording, or a caller's own) as part 0 of 1.
+export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => forwardTrain(r, L, x, y, p, momentum, eps, ws, 0)));
+    scratch = caller.scratch;
+  }
+  if (L.planar) {
+    k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
+  } else {
+    k.f32_bn_forward_train_interleaved_reduce(x, L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
+  }
+  apply(k, L, x, y, ws, scratch);
+}
+
+export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => forwardEval(r, L, x, y, p, eps, ws, 0)));
+    scratch = caller.scratch;
+  }
+  k.f32_bn_fold_running(L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef, scratch, 0, 1);
+  apply(k, L, x, y, ws, scratch);
 }
 
 /** Normalizes with ws.mean, ws.invstd as given. */
-export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace): void {
-  if (L.planar) k.f32_bn_forward_elemt_planar(x, y, L.N, L.C, L.S, p.weight, p.bias, ws.mean, ws.invstd, ws.coef);
-  else k.f32_bn_forward_elemt_interleaved(x, y, L.R, L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef);
+export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => forwardElemt(r, L, x, y, p, ws, 0)));
+    scratch = caller.scratch;
+  }
+  k.f32_bn_fold_batch(L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
+  apply(k, L, x, y, ws, scratch);
 }
 
-export function stats(k: Kernels, L: Layout, x: number, ws: Workspace): void {
-  // M2 lands in the invstd slot; the caller reads it as M2.
-  if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.invstd);
-  else k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.invstd);
+/** y = (x − shift)·scale + offset with the coefficients in ws.coef. */
+function apply(k: Kernels, L: Layout, x: number, y: number, ws: Workspace, scratch: number): void {
+  if (L.planar) k.f32_bn_apply_planar(x, y, L.N, L.C, L.S, ws.coef, scratch, 0, 1);
+  else k.f32_bn_apply_interleaved(x, y, L.R, L.C, ws.coef, scratch, 0, 1);
+}
+
+/** Count, mean and M2 per channel into ws.mean, ws.m2. */
+export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => stats(r, L, x, ws, 0)));
+    scratch = caller.scratch;
+  }
+  if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
+  else k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, scratch, 0, 1);
 }
 
 /** Training-mode backward with ws.mean, ws.invstd from the forward pass. */
-export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace): void {
-  if (L.planar) {
-    k.f32_bn_backward_train_planar(dy, x, dx, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef);
-  } else {
-    k.f32_bn_backward_train_interleaved(dy, x, dx, L.R, L.C, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef);
+export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardTrain(r, L, dy, x, dx, weight, gradWeight, gradBias, ws, 0)));
+    scratch = caller.scratch;
   }
+  if (L.planar) {
+    k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
+  } else {
+    k.f32_bn_backward_train_interleaved_reduce(dy, x, L.R, L.C, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.shifts, ws.coef, scratch, 0, 1);
+  }
+  backwardApply(k, L, dy, x, dx, ws, scratch);
 }
 
-export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace): void {
-  if (L.planar) {
-    k.f32_bn_backward_eval_planar(dy, x, dx, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef);
-  } else {
-    k.f32_bn_backward_eval_interleaved(dy, x, dx, L.R, L.C, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef);
+export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardEval(r, L, dy, x, dx, p, eps, gradWeight, gradBias, ws, 0)));
+    scratch = caller.scratch;
   }
+  if (L.planar) {
+    k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
+  } else {
+    k.f32_bn_backward_eval_interleaved_reduce(dy, x, L.R, L.C, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.shifts, ws.coef, scratch, 0, 1);
+  }
+  // The coefficients are (0, γ·invstd, 0): the forward's apply turns dy into dx.
+  apply(k, L, dy, dx, ws, scratch);
 }
 
-export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace): void {
-  if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu);
-  else k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.coef);
+/** Σdy and Σdy·(x − mean) per channel into ws.sumDy, ws.sumDyXmu. */
+export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardReduce(r, L, dy, x, ws, 0)));
+    scratch = caller.scratch;
+  }
+  if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
+  else k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.shifts, scratch, 0, 1);
 }
 
 /** dx from ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu over `count` values per channel. */
-export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace): void {
-  if (L.planar) k.f32_bn_backward_elemt_planar(dy, x, dx, L.N, L.C, L.S, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef);
-  else k.f32_bn_backward_elemt_interleaved(dy, x, dx, L.R, L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef);
+export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace, scratch?: number): void {
+  if (scratch === undefined) {
+    const caller = callerOf(k), splitter = splitterFor(caller, L);
+    if (splitter !== null) return splitter.run(phasesOf((r) => backwardElemt(r, L, dy, x, dx, weight, count, ws, 0)));
+    scratch = caller.scratch;
+  }
+  k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef, scratch, 0, 1);
+  backwardApply(k, L, dy, x, dx, ws, scratch);
+}
+
+function backwardApply(k: Kernels, L: Layout, dy: number, x: number, dx: number, ws: Workspace, scratch: number): void {
+  if (L.planar) k.f32_bn_backward_apply_planar(dy, x, dx, L.N, L.C, L.S, ws.coef, scratch, 0, 1);
+  else k.f32_bn_backward_apply_interleaved(dy, x, dx, L.R, L.C, ws.coef, scratch, 0, 1);
 }

@@ -1,6 +1,7 @@
 // A runtime: one wasm instance, its memory, and everything allocated in it. There is no
 // module-level state, so a SIMD and a scalar runtime can live side by side.
 import type { Kernels } from './wasm.js';
+import type { Threads } from './threads.js';
 import { isTensor, makeTensor, markFreed, ownerHint, type Tensor } from './tensor.js';
 import { makeBatchNorm, type BatchNorm, type BatchNormOptions } from './batchnorm.js';
 import { installHeapAccess } from './heap.js';
@@ -26,7 +27,7 @@ export interface MemoryUsage {
 // Held only by this module: the constructor refuses any caller that does not have it.
 const INTERNAL = Symbol('batchnorm-wasm internal');
 
-let construct: (kernels: Kernels, debug: boolean) => Runtime;
+let construct: (kernels: Kernels, debug: boolean, threads: Threads | null) => Runtime;
 
 /**
  * One wasm instance, its memory, and everything allocated in it: tensors, layers and the functional ops.
@@ -48,6 +49,7 @@ export class Runtime {
   readonly #kernels: Kernels;
   readonly #simd: boolean;
   readonly #debug: boolean;
+  readonly #threads: Threads | null;
   #liveTensors = 0;
   #bytesAllocated = 0;
   #scratchPtr = 0;
@@ -57,7 +59,7 @@ export class Runtime {
   // Raw pointers in and out: module functions (heap.ts), not methods, so plain JS holding a
   // runtime cannot free or hand out memory the kernels trust.
   static {
-    construct = (kernels, debug) => new Runtime(INTERNAL, kernels, debug);
+    construct = (kernels, debug, threads) => new Runtime(INTERNAL, kernels, debug, threads);
     installHeapAccess({
       allocate: (rt, bytes, argument) => rt.#allocate(bytes, argument),
       free: (rt, ptr, bytes) => rt.#free(ptr, bytes),
@@ -66,9 +68,10 @@ export class Runtime {
   }
 
   /** Runtimes come from init(); this constructor refuses every other caller. */
-  private constructor(token: unknown, kernels: Kernels, debug: boolean) {
+  private constructor(token: unknown, kernels: Kernels, debug: boolean, threads: Threads | null) {
     if (token !== INTERNAL) throw new TypeError('Runtime: use init() to make a runtime; the constructor is internal');
     this.#kernels = kernels;
+    this.#threads = threads;
     this.#simd = Boolean(kernels.SIMD.value);
     this.#debug = debug;
     this.#leaks = debug
@@ -80,6 +83,19 @@ export class Runtime {
   /** true when the SIMD build runs, false for the scalar build. */
   get simd(): boolean {
     return this.#simd;
+  }
+
+  /** Threads a large op runs on: 1, or the calling thread and its pool's workers (init({ threads })). */
+  get threads(): number {
+    return this.#threads?.threads ?? 1;
+  }
+
+  /**
+   * Ends the pool's worker threads, if any; the runtime keeps working on the calling thread
+   * (rt.threads is then 1). Tensors and layers stay as they are: dispose those on their own.
+   */
+  dispose(): void {
+    this.#threads?.dispose();
   }
 
   /** @internal */
@@ -250,7 +266,7 @@ export class Runtime {
   }
 }
 
-/** @internal the one way to make a runtime: init() calls it */
-export function makeRuntime(kernels: Kernels, debug: boolean): Runtime {
-  return construct(kernels, debug);
+/** @internal the one way to make a runtime: init() calls it; `threads` split its ops */
+export function makeRuntime(kernels: Kernels, debug: boolean, threads: Threads | null = null): Runtime {
+  return construct(kernels, debug, threads);
 }

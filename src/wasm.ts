@@ -4,46 +4,47 @@ import { instantiate } from '@assemblyscript/loader';
 import { typeError } from './errors.js';
 
 type Ptr = number;
+/** The arguments every phase ends with: this thread's scratch, its part, the number of parts. */
+export type Part = [scratch: Ptr, part: number, parts: number];
 
 /** @internal */
 export interface Kernels {
   readonly memory: WebAssembly.Memory;
   readonly SIMD: WebAssembly.Global;
+  /** Bytes of one thread's scratch (assembly/parts.ts). */
+  readonly SCRATCH_BYTES: WebAssembly.Global;
   alloc(bytes: number): Ptr;
   free(ptr: Ptr): void;
   copy(dst: Ptr, src: Ptr, bytes: number): void;
-  f32_bn_stats_planar(x: Ptr, N: number, C: number, S: number, mean: Ptr, m2: Ptr): void;
-  f32_bn_stats_interleaved(x: Ptr, R: number, C: number, mean: Ptr, m2: Ptr): void;
-  f32_bn_forward_train_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr,
-    runMean: Ptr, runVar: Ptr, momentum: number, eps: number, saveMean: Ptr, saveInvstd: Ptr, coef: Ptr): void;
-  f32_bn_forward_train_interleaved(x: Ptr, y: Ptr, R: number, C: number, weight: Ptr, bias: Ptr,
-    runMean: Ptr, runVar: Ptr, momentum: number, eps: number, saveMean: Ptr, saveInvstd: Ptr, coef: Ptr): void;
-  f32_bn_forward_eval_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr,
-    runMean: Ptr, runVar: Ptr, eps: number, coef: Ptr): void;
-  f32_bn_forward_eval_interleaved(x: Ptr, y: Ptr, R: number, C: number, weight: Ptr, bias: Ptr,
-    runMean: Ptr, runVar: Ptr, eps: number, coef: Ptr): void;
-  f32_bn_forward_elemt_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr,
-    mean: Ptr, invstd: Ptr, coef: Ptr): void;
-  f32_bn_forward_elemt_interleaved(x: Ptr, y: Ptr, R: number, C: number, weight: Ptr, bias: Ptr,
-    mean: Ptr, invstd: Ptr, coef: Ptr): void;
-  f32_bn_backward_train_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, weight: Ptr,
-    mean: Ptr, invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
-  f32_bn_backward_train_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
-    mean: Ptr, invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
-  f32_bn_backward_eval_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, weight: Ptr,
-    runMean: Ptr, runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr,
-    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
-  f32_bn_backward_eval_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
-    runMean: Ptr, runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr,
-    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr): void;
-  f32_bn_backward_reduce_planar(dy: Ptr, x: Ptr, N: number, C: number, S: number, mean: Ptr,
-    sumDy: Ptr, sumDyXmu: Ptr): void;
-  f32_bn_backward_reduce_interleaved(dy: Ptr, x: Ptr, R: number, C: number, mean: Ptr,
-    sumDy: Ptr, sumDyXmu: Ptr, scratch: Ptr): void;
-  f32_bn_backward_elemt_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, weight: Ptr,
-    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number, coef: Ptr): void;
-  f32_bn_backward_elemt_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, weight: Ptr,
-    mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number, coef: Ptr): void;
+  // Batch norm, one export per phase (assembly/parts.ts); each ends in (scratch, part, parts).
+  f32_bn_stats_planar(x: Ptr, N: number, C: number, S: number, mean: Ptr, m2: Ptr, ...p: Part): void;
+  f32_bn_stats_interleaved(x: Ptr, R: number, C: number, mean: Ptr, m2: Ptr, ...p: Part): void;
+  f32_bn_forward_train_planar_reduce(x: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr, runMean: Ptr,
+    runVar: Ptr, momentum: number, eps: number, mean: Ptr, m2: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_forward_train_interleaved_reduce(x: Ptr, R: number, C: number, weight: Ptr, bias: Ptr, runMean: Ptr,
+    runVar: Ptr, momentum: number, eps: number, mean: Ptr, m2: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_fold_running(C: number, weight: Ptr, bias: Ptr, runMean: Ptr, runVar: Ptr, eps: number, coef: Ptr, ...p: Part): void;
+  f32_bn_fold_batch(C: number, weight: Ptr, bias: Ptr, mean: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_apply_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, coef: Ptr, ...p: Part): void;
+  f32_bn_apply_interleaved(x: Ptr, y: Ptr, R: number, C: number, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_train_planar_reduce(dy: Ptr, x: Ptr, N: number, C: number, S: number, weight: Ptr, mean: Ptr,
+    invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_train_interleaved_reduce(dy: Ptr, x: Ptr, R: number, C: number, weight: Ptr, mean: Ptr,
+    invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, shifts: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_apply_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_apply_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_eval_planar_reduce(dy: Ptr, x: Ptr, N: number, C: number, S: number, weight: Ptr, runMean: Ptr,
+    runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr, mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
+    coef: Ptr, ...p: Part): void;
+  f32_bn_backward_eval_interleaved_reduce(dy: Ptr, x: Ptr, R: number, C: number, weight: Ptr, runMean: Ptr,
+    runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr, mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
+    shifts: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_reduce_planar(dy: Ptr, x: Ptr, N: number, C: number, S: number, mean: Ptr, sumDy: Ptr,
+    sumDyXmu: Ptr, ...p: Part): void;
+  f32_bn_backward_reduce_interleaved(dy: Ptr, x: Ptr, R: number, C: number, mean: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
+    shifts: Ptr, ...p: Part): void;
+  f32_bn_backward_fold(C: number, weight: Ptr, mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number,
+    coef: Ptr, ...p: Part): void;
   // Linear layer (assembly/matmul.ts): x[M,K], W[N,K], y/dy[M,N]; bias 0 = none.
   f32_matmul_nt(x: Ptr, w: Ptr, b: Ptr, y: Ptr, M: number, K: number, N: number): void;
   f32_matmul_nn(dy: Ptr, w: Ptr, dx: Ptr, M: number, N: number, K: number): void;
@@ -154,7 +155,7 @@ export async function compileSource(source: WasmSource, reader: UrlReader, origi
 /** @internal */
 export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
   const { exports } = await instantiate<Record<string, unknown>>(module, {});
-  if (typeof exports.f32_bn_forward_train_planar !== 'function' || !(exports.memory instanceof WebAssembly.Memory)) {
+  if (typeof exports.f32_bn_forward_train_planar_reduce !== 'function' || !(exports.memory instanceof WebAssembly.Memory)) {
     throw typeError('opts.wasm', 'the batchnorm-wasm module (simd.wasm or scalar.wasm)', module);
   }
   // Frozen: the runtime's allocator and kernels are what every pointer check relies on.

@@ -1,0 +1,82 @@
+// The thresholds that choose a kernel's path, with their reasons, and the debug global
+// that says which path the last pass took. Every choice depends on the shape alone (never
+// on a thread's part of it), so every part of a split call takes the same path. Each
+// constant is exported as a wasm global, so tests build their cases around the values the
+// module was compiled with.
+
+// Values per gathered planar block: 8 KiB, read from L1 if it must be summed again.
+export const BLOCK: i32 = 2048;
+
+// Rows per interleaved (or planar-columns) block: each channel's f32 lane adds at most this
+// many values before the block merges into the f64 statistics.
+export const MAX_BLOCK_ROWS: i32 = 128;
+
+// f32 terms per accumulator lane in the backward sums before the lane is added into f64.
+export const DOT_TERMS: i32 = 16;
+
+// The L2 size assumed (1 MiB). Interleaved passes take four rows at a time (one load of the
+// per-channel values for four rows) when the input fits, where those loads are what limits
+// them; from memory, one row at a time keeps the store stream in order and is faster
+// (bench/run.mjs, channels-last workloads). Planar statistics read short rows in memory
+// order above it instead of gathering them.
+export const L2_BYTES: f64 = 1048576;
+
+// Channels per chunk. Interleaved passes, and planar ones reading rows in order, walk a
+// block row by row over a chunk of at most CHUNK channels, keeping their f32 sums in the
+// thread's scratch (three f32 per interleaved channel, or a planar row's shift and two f32x4
+// of sums: 36 bytes).
+export const CHUNK: i32 = 1024;
+
+// Columns per chunk when planar samples are read as columns (rows under SHORT_ROW values),
+// with up to four f32 each in the thread's scratch. Reading part of each sample at a time
+// is much slower than reading samples whole, so this is large: [2048,256,8] fits whole.
+export const COLUMNS: i32 = 4096;
+
+// Planar rows shorter than this are too short to handle one by one: every planar pass takes
+// a sample [C, S] as an interleaved row of C·S columns instead.
+export const SHORT_ROW: i32 = 16;
+
+// From SHORT_ROW up to this row length, planar statistics of an input larger than L2 read
+// rows in memory order (gathering short rows from memory means many streams far apart);
+// from here on, a gathered block has at most four rows.
+export const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
+
+// Planar rows shorter than this add their backward sums into f32 lanes per channel instead
+// of into f64 one by one: for short rows that f64 step is most of the work.
+export const MAX_ROW_IN_LANES: i32 = 64;
+
+// Interleaved channels per unit of a split reduction: one 64-byte cache line of f32, a
+// multiple of four so that no unit boundary falls inside a v128 group of columns.
+export const INTERLEAVED_UNIT: i32 = 16;
+
+// Interleaved rows of fewer channels (1 KiB) are reduced by one part: split by channels,
+// every part would stream all the rows for a few cache lines of each.
+export const MIN_SPLIT_ROW: i32 = 256;
+
+// Rows per unit of a split elementwise pass: the four-row groups of the interleaved passes.
+export const ROW_UNIT: i32 = 4;
+
+// The paths, as lastPath reports them. PATH_FOUR_ROWS is added to an interleaved or
+// columns path that took four rows at a time.
+export const PATH_COLUMNS: i32 = 1;       // planar rows under SHORT_ROW, as columns
+export const PATH_IN_ORDER: i32 = 2;      // planar statistics, rows in memory order
+export const PATH_GATHERED: i32 = 3;      // planar statistics, gathered blocks
+export const PATH_IN_LANES: i32 = 4;      // planar backward sums, rows into f32 lanes
+export const PATH_ROWS: i32 = 5;          // planar, row by row (backward sums, elementwise)
+export const PATH_INTERLEAVED: i32 = 6;   // interleaved rows
+export const PATH_FOUR_ROWS: i32 = 8;
+
+// The path of the last reduction or elementwise pass this instance ran (a debug export:
+// tests assert it so that a case cannot drift to another path when a threshold moves).
+export let lastPath: i32 = 0;
+
+// @ts-ignore: decorator
+@inline export function tookPath(path: i32): void {
+  lastPath = path;
+}
+
+// Whether an input of `values` f32 fits in L2 (four rows at a time, see L2_BYTES).
+// @ts-ignore: decorator
+@inline export function withinL2(values: f64): bool {
+  return values * 4 <= L2_BYTES;
+}

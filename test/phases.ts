@@ -1,0 +1,180 @@
+// The kernels' phases driven directly (no facade), for the tests that split ops into parts:
+// cases generated around every threshold that chooses a path (read from the module's
+// globals), and one run of every op over a case that snapshots each op's outputs and the
+// path each phase took.
+import { readFileSync } from 'node:fs';
+import { instantiateKernels, type Kernels } from '../src/wasm.js';
+import { layoutOf, type Layout } from '../src/shape.js';
+import * as ops from '../src/ops.js';
+import { Rng } from './reference.js';
+
+export type Build = 'simd' | 'scalar';
+
+export async function kernelsOf(build: Build): Promise<Kernels> {
+  const bytes = readFileSync(new URL(`../build/${build}.wasm`, import.meta.url));
+  return instantiateKernels(await WebAssembly.compile(bytes));
+}
+
+/**
+ * Centred data (shift 0), data on an offset, an offset that jumps between samples, and one
+ * that moves in every seventh channel after the first 128 samples (so that some columns of
+ * a chunk, not all, are far from their shift and summed again).
+ */
+export type Data = 'centred' | 'offset' | 'jump' | 'jumpSome';
+
+export interface Case {
+  /** Which threshold, and where the shape sits against it. */
+  name: string;
+  shape: number[];
+  channelsLast: boolean;
+  data: Data;
+}
+
+function g(k: Kernels, name: string): number {
+  return Number((k as unknown as Record<string, WebAssembly.Global>)[name]!.value);
+}
+
+/** T − 1, T, T + 1 around each threshold; sizes just under, at and over L2. */
+export function thresholdCases(k: Kernels): Case[] {
+  const SHORT_ROW = g(k, 'SHORT_ROW'), COLUMNS = g(k, 'COLUMNS'), CHUNK = g(k, 'CHUNK'), BLOCK = g(k, 'BLOCK');
+  const MAX_ROW_IN_ORDER = g(k, 'MAX_ROW_IN_ORDER'), MAX_ROW_IN_LANES = g(k, 'MAX_ROW_IN_LANES');
+  const MAX_BLOCK_ROWS = g(k, 'MAX_BLOCK_ROWS'), DOT_TERMS = g(k, 'DOT_TERMS'), UNIT = g(k, 'INTERLEAVED_UNIT');
+  const MIN_SPLIT_ROW = g(k, 'MIN_SPLIT_ROW');
+  const L2 = g(k, 'L2_BYTES') / 4;
+  const cases: Case[] = [];
+  const around = (T: number): number[] => [T - 1, T, T + 1];
+  const planar = (name: string, N: number, C: number, S: number, data: Data = 'offset'): void => {
+    cases.push({ name, shape: [N, C, S], channelsLast: false, data });
+  };
+  const interleaved = (name: string, R: number, C: number, data: Data = 'offset'): void => {
+    cases.push({ name, shape: [R, C], channelsLast: false, data });
+  };
+  for (const S of around(SHORT_ROW)) planar(`SHORT_ROW ${S}`, 9, 5, S);
+  for (const S of [3, 8]) {
+    const perChunk = Math.floor(COLUMNS / S);
+    for (const C of around(perChunk)) planar(`COLUMNS/${S} channels ${C}`, 3, C, S);
+  }
+  for (const N of around(MAX_BLOCK_ROWS)) planar(`MAX_BLOCK_ROWS samples ${N}, columns`, N, 3, 4, 'jump');
+  // Planar statistics read rows in order only from memory: N·C·S just over L2.
+  for (const S of around(MAX_ROW_IN_ORDER)) planar(`MAX_ROW_IN_ORDER ${S}`, Math.ceil(L2 / (3 * S)) + 1, 3, S, 'jump');
+  planar('CHUNK channels in order', Math.ceil(L2 / ((CHUNK + 1) * SHORT_ROW)) + 1, CHUNK + 1, SHORT_ROW);
+  for (const S of around(MAX_ROW_IN_LANES)) planar(`MAX_ROW_IN_LANES ${S}`, 5, 3, S);
+  for (const S of around(BLOCK)) planar(`BLOCK ${S}`, 3, 2, S, 'jump');
+  // L2: at and just over it, for rows in order, and for short rows (columns, four rows).
+  const side = Math.round(Math.cbrt(L2));
+  for (const N of [side - 1, side, side + 1]) planar(`L2 planar ${N}x${side}x${side}`, N, side, side);
+  for (const N of [L2 / 8 / 64, L2 / 8 / 64 + 1]) planar(`L2 columns ${N}x64x8`, N, 64, 8, 'jump');
+  for (const R of around(MAX_BLOCK_ROWS)) interleaved(`MAX_BLOCK_ROWS rows ${R}`, R, 5, 'jump');
+  for (const R of around(DOT_TERMS)) interleaved(`DOT_TERMS rows ${R}`, R, 7);
+  for (const C of around(CHUNK)) interleaved(`CHUNK channels ${C}`, 9, C);
+  for (const C of around(MIN_SPLIT_ROW)) interleaved(`MIN_SPLIT_ROW channels ${C}`, 33, C);
+  for (const C of around(MIN_SPLIT_ROW + UNIT)) interleaved(`INTERLEAVED_UNIT channels ${C}`, 21, C);
+  for (const R of [L2 / 64, L2 / 64 + 1]) interleaved(`L2 interleaved ${R}x64`, R, 64, 'jump');
+  for (const R of [1, 2, 3, 4, 5]) interleaved(`rows ${R}`, R, 6);
+  interleaved('far columns in some units of a chunk', 300, 64, 'jumpSome');
+  planar('far columns in some units of a chunk', 300, 64, 2, 'jumpSome');
+  cases.push({ name: 'channels-last [2,5,7,6]', shape: [2, 5, 7, 6], channelsLast: true, data: 'centred' });
+  planar('centred planar', 6, 4, 20, 'centred');
+  interleaved('centred interleaved', 70, 12, 'centred');
+  return cases;
+}
+
+/** The path each phase of a case must take, from the thresholds (the kernels' rules). */
+export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number } {
+  const four = Boolean(k.SIMD.value) && L.R * L.C * L.S * 4 <= g(k, 'L2_BYTES') ? g(k, 'PATH_FOUR_ROWS') : 0;
+  if (!L.planar) {
+    const p = g(k, 'PATH_INTERLEAVED') | four;
+    return { reduce: p, dots: p, apply: p };
+  }
+  if (L.S < g(k, 'SHORT_ROW')) {
+    return { reduce: g(k, 'PATH_COLUMNS') | four, dots: g(k, 'PATH_COLUMNS') | four, apply: g(k, 'PATH_COLUMNS') };
+  }
+  const fromMemory = L.N * L.C * L.S * 4 > g(k, 'L2_BYTES');
+  return {
+    reduce: fromMemory && L.S < g(k, 'MAX_ROW_IN_ORDER') ? g(k, 'PATH_IN_ORDER') : g(k, 'PATH_GATHERED'),
+    dots: L.S < g(k, 'MAX_ROW_IN_LANES') ? g(k, 'PATH_IN_LANES') : g(k, 'PATH_ROWS'),
+    apply: g(k, 'PATH_ROWS'),
+  };
+}
+
+/** Runs one op's phases, each phase by every part in turn, on this thread. */
+export type PartsRunner = (phases: readonly ops.Phase[]) => void;
+
+export function sequentialParts(k: Kernels, parts: number): PartsRunner {
+  const scratch = ops.scratchOf(k);
+  return (phases) => {
+    for (const { name, args } of phases) {
+      for (let part = 0; part < parts; part++) (k[name] as (...a: number[]) => void)(...args, scratch, part, parts);
+    }
+  };
+}
+
+export interface Run {
+  /** Each op's outputs, in order, as bytes. */
+  outputs: { op: string; bytes: Uint8Array }[];
+  /** lastPath after each phase, by op. */
+  paths: Record<string, number[]>;
+}
+
+/**
+ * Every op over one case: forward train, backward train, forward eval, backward eval (with
+ * gradients), and sync batch norm's stats, backward reduce, forward and backward elemt.
+ */
+export function runEveryOp(k: Kernels, c: Case, run: PartsRunner): Run {
+  const L = layoutOf(c.shape, c.channelsLast);
+  const size = c.shape.reduce((a, b) => a * b, 1), C = L.C;
+  const rng = new Rng(size * 31 + C);
+  const sampleOf = (i: number): number => (L.planar ? Math.floor(i / (C * L.S)) : Math.floor(i / C));
+  const channelOf = (i: number): number => (L.planar ? Math.floor(i / L.S) % C : i % C);
+  const jumps = (i: number): boolean => c.data === 'jump' ? sampleOf(i) % 3 === 2 : sampleOf(i) >= 128 && channelOf(i) % 7 === 0;
+  const offset = (i: number): number => (c.data === 'centred' ? 0 : c.data === 'offset' ? 1000 : jumps(i) ? 60 : 0);
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const bytes = { x: size * 4, y: size * 4, dy: size * 4, dx: size * 4, ws: ops.Workspace.bytes(C), param: C * 4 };
+  const ptr = (n: number): number => {
+    const p = k.alloc(Math.max(n, 16)) >>> 0;
+    new Uint8Array(k.memory.buffer, p, n).fill(0);
+    return p;
+  };
+  const x = ptr(bytes.x), y = ptr(bytes.y), dy = ptr(bytes.dy), dx = ptr(bytes.dx), wsPtr = ptr(bytes.ws);
+  const weight = ptr(bytes.param), bias = ptr(bytes.param), runMean = ptr(bytes.param), runVar = ptr(bytes.param);
+  const gw = ptr(bytes.param), gb = ptr(bytes.param);
+  const f32 = (p: number, n: number): Float32Array => new Float32Array(k.memory.buffer, p, n);
+  const xs = f32(x, size), dys = f32(dy, size);
+  for (let i = 0; i < size; i++) {
+    xs[i] = offset(i) + normal();
+    dys[i] = normal();
+  }
+  for (let ch = 0; ch < C; ch++) {
+    f32(weight, C)[ch] = 0.5 + rng.next();
+    f32(bias, C)[ch] = rng.next() - 0.5;
+    f32(runVar, C)[ch] = 1;
+  }
+  const ws = new ops.Workspace(wsPtr, C);
+  const p: ops.Params = { weight, bias, runningMean: runMean, runningVar: runVar };
+  const result: Run = { outputs: [], paths: {} };
+  const op = (name: string, phases: ops.Phase[], outputs: [number, number][]): void => {
+    result.paths[name] = phases.map((phase) => {
+      run([phase]);
+      return g(k, 'lastPath');
+    });
+    for (const [at, n] of outputs) result.outputs.push({ op: name, bytes: new Uint8Array(k.memory.buffer, at, n).slice() });
+  };
+  const params: [number, number][] = [[gw, bytes.param], [gb, bytes.param]];
+  op('forward train', ops.phasesOf((r) => ops.forwardTrain(r, L, x, y, p, 0.1, 1e-5, ws, 0)), [[y, bytes.y], [runMean, bytes.param], [runVar, bytes.param], [wsPtr, bytes.ws]]);
+  op('backward train', ops.phasesOf((r) => ops.backwardTrain(r, L, dy, x, dx, weight, gw, gb, ws, 0)), [[dx, bytes.dx], ...params, [wsPtr, bytes.ws]]);
+  op('forward eval', ops.phasesOf((r) => ops.forwardEval(r, L, x, y, p, 1e-5, ws, 0)), [[y, bytes.y], [ws.coef, 12 * C]]);
+  op('backward eval', ops.phasesOf((r) => ops.backwardEval(r, L, dy, x, dx, p, 1e-5, gw, gb, ws, 0)), [[dx, bytes.dx], ...params, [wsPtr, bytes.ws]]);
+  op('stats', ops.phasesOf((r) => ops.stats(r, L, x, ws, 0)), [[ws.mean, 8 * C], [ws.m2, 8 * C]]);
+  op('backward reduce', ops.phasesOf((r) => ops.backwardReduce(r, L, dy, x, ws, 0)), [[ws.sumDy, 8 * C], [ws.sumDyXmu, 8 * C]]);
+  op('forward elemt', ops.phasesOf((r) => ops.forwardElemt(r, L, x, y, p, ws, 0)), [[y, bytes.y]]);
+  op('backward elemt', ops.phasesOf((r) => ops.backwardElemt(r, L, dy, x, dx, weight, L.count, ws, 0)), [[dx, bytes.dx]]);
+  for (const at of [x, y, dy, dx, wsPtr, weight, bias, runMean, runVar, gw, gb]) k.free(at);
+  return result;
+}
+
+/** The index of the first differing byte, or -1. */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
