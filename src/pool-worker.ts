@@ -1,7 +1,7 @@
 // A pool worker (src/pool.ts): instantiates the kernels on the shared memory, says it is
 // ready, then runs its part of each phase the control block posts until told to stop.
 import type { WorkerStart } from './pool.js';
-import { ARGS, DONE, FAILED, GENERATION, MAX_ARGS, PARTS, PHASE, PHASE_NAMES, STOP } from './pool.js';
+import { ARGS, DONE, FAILED, GENERATION, MAX_ARGS, PARTS, PHASE, PHASE_NAMES, STOP, nextGeneration } from './pool.js';
 
 type Post = (message: 'ready' | { error: string }) => void;
 
@@ -22,8 +22,7 @@ async function serve(start: WorkerStart, post: Post): Promise<void> {
   let seen = Atomics.load(slots, GENERATION);
   post('ready');
   for (;;) {
-    Atomics.wait(slots, GENERATION, seen);
-    seen = Atomics.load(slots, GENERATION);
+    seen = nextGeneration(slots, seen);
     if (Atomics.load(slots, STOP)) return;
     const parts = Atomics.load(slots, PARTS);
     if (start.part >= parts) continue;

@@ -33,6 +33,20 @@ const SLOTS = 8;
 export const MAX_ARGS = 24;
 export const CONTROL_BYTES = SLOTS * 4 + MAX_ARGS * 8;
 
+/**
+ * Waits until the control block's generation differs from `seen` and returns it. A wake-up
+ * alone proves nothing: the pool bumps the generation, then notifies, and a fast worker may
+ * already have run that phase and be waiting again when the notify arrives; taken as a new
+ * phase, it would run the old one twice and count twice towards DONE.
+ */
+export function nextGeneration(slots: Int32Array, seen: number): number {
+  for (;;) {
+    const generation = Atomics.load(slots, GENERATION);
+    if (generation !== seen) return generation;
+    Atomics.wait(slots, GENERATION, seen);
+  }
+}
+
 /** What a worker needs to start: the module, the shared memory and its place in the pool. */
 export interface WorkerStart {
   module: WebAssembly.Module;

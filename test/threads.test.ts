@@ -119,3 +119,33 @@ describe('Threads: the pool starts on the first op worth splitting', () => {
     expect([t.threads, t.worthSplitting(10), reasons]).toEqual([1, false, ['starting the worker threads failed: no workers here']]);
   });
 });
+
+describe('a pool worker waits for a new generation, not for a wake-up', () => {
+  // The pool bumps the generation and then notifies; a worker that has already run that phase
+  // and waits again can be woken by the late notify. This notify comes with no new generation:
+  // the worker must keep waiting (taken as a phase, it would run the old one twice and count
+  // twice towards DONE, so the pool would go on while another worker had not run its part).
+  it('a notify without a new generation does not end the wait', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { GENERATION, nextGeneration } = await import('../src/pool.js');
+    const slots = new Int32Array(new SharedArrayBuffer(32));
+    Atomics.store(slots, GENERATION, 7);
+    const notifier = new Worker(`
+      const { workerData } = require('node:worker_threads');
+      const slots = new Int32Array(workerData.buffer);
+      const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      sleep(50);
+      Atomics.notify(slots, workerData.at);
+      sleep(150);
+      Atomics.store(slots, workerData.at, 8);
+      Atomics.notify(slots, workerData.at);
+    `, { eval: true, workerData: { buffer: slots.buffer, at: GENERATION } });
+    try {
+      const started = performance.now();
+      expect(nextGeneration(slots, 7)).toBe(8);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    } finally {
+      await notifier.terminate();
+    }
+  });
+});
