@@ -12,6 +12,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WASM = [
   { file: 'build/simd.wasm', label: '`build/simd.wasm` (batch norm and the `nn` kernels)' },
   { file: 'build/scalar.wasm', label: '`build/scalar.wasm`' },
+  { file: 'build/simd-threads.wasm', label: '`build/simd-threads.wasm` (shared memory, for `threads`)' },
 ];
 
 // Each entry as a bundler would ship it: everything it imports, @assemblyscript/loader
@@ -21,6 +22,7 @@ const ENTRIES = [
   { file: 'dist/index.workerd.js', label: 'JS, workerd entry', platform: 'neutral' },
   { file: 'dist/index.node.js', label: 'JS, Node entry', platform: 'node' },
   { file: 'dist/nn/index.js', label: 'JS, `batchnorm-wasm/nn`', platform: 'neutral' },
+  { file: 'dist/tfjs/index.js', label: 'JS, `batchnorm-wasm/tfjs` (TensorFlow.js itself not included)', platform: 'neutral' },
 ];
 
 function measured(label, bytes) {
