@@ -147,6 +147,24 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
       await page.close();
     }, 120_000);
 
+    it('Vite dev server with the two headers: threads: 2 in a worker matches Node on one thread bit for bit', async () => {
+      const isolatedDev = await createServer({
+        root: packed.dir,
+        configFile: false,
+        cacheDir: viteCache,
+        logLevel: 'silent',
+        server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, headers: CROSS_ORIGIN_ISOLATED },
+      });
+      try {
+        await isolatedDev.listen();
+        const { page, result } = await pageResult(`${isolatedDev.resolvedUrls!.local[0]}threads.html`);
+        expect((result as unknown as ThreadsPage).worker.two).toEqual({ ...expectedThreaded, threads: 2 });
+        await page.close();
+      } finally {
+        await isolatedDev.close();
+      }
+    }, 120_000);
+
     it('an engine whose WebAssembly.validate rejects the v128 probe gets the scalar build by itself', async () => {
       const { page, result } = await pageResult(`${plainServer!.origin}/plain.html`, (p) => p.addInitScript(() => {
         WebAssembly.validate = () => false;
