@@ -32,10 +32,12 @@ export function webThreads(module: URL): ThreadsLoader | string {
   if (scope.document !== undefined) {
     return 'a page\'s main thread may not wait for workers (Atomics.wait): run batch norm in a worker to use threads';
   }
-  if (scope.crossOriginIsolated !== true) {
+  // false in a page or worker that is not isolated; absent in runtimes without the notion,
+  // which the SharedArrayBuffer check in init() covers.
+  if (scope.crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin '
       + 'and Cross-Origin-Embedder-Policy: require-corp), so it has no SharedArrayBuffer';
   }
-  if (typeof Worker === 'undefined') return 'this worker cannot start workers (no Worker constructor)';
+  if (typeof Worker === 'undefined') return 'this runtime has no Worker constructor';
   return { module, spawn: spawnModuleWorker, logicalCores: () => scope.navigator?.hardwareConcurrency ?? 1 };
 }
