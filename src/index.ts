@@ -10,6 +10,7 @@
 import { initWith, type InitOptions } from './init.js';
 import type { Runtime } from './runtime.js';
 import { typeError } from './errors.js';
+import { webThreads } from './threads.web.js';
 
 export { Runtime, type MemoryUsage } from './runtime.js';
 export { Tensor } from './tensor.js';
@@ -49,5 +50,6 @@ export function init(options?: InitOptions): Promise<Runtime> {
     bundled: (simd) => (simd ? new URL('../build/simd.wasm', import.meta.url) : new URL('../build/scalar.wasm', import.meta.url)),
     resolveUrl,
     fetchUrl: (url) => fetch(url),
+    threads: webThreads(new URL('../build/simd-threads.wasm', import.meta.url)),
   }, options);
 }

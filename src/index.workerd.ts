@@ -23,5 +23,6 @@ export function init(options?: InitOptions): Promise<Runtime> {
     bundled: () => wasm,
     resolveUrl: (spec) => new URL(spec),
     fetchUrl: (url) => fetch(url),
+    threads: 'Cloudflare workerd has no worker threads (and no shared memory between isolates)',
   }, options);
 }

@@ -27,7 +27,7 @@ export interface InitOptions {
   threads?: 'auto' | number;
 }
 
-/** @internal how an entry point starts worker threads (Node today). */
+/** @internal how an entry point starts worker threads. */
 export interface ThreadsLoader {
   /** The package's simd-threads.wasm. */
   module: WasmSource;
@@ -39,8 +39,8 @@ export interface ThreadsLoader {
 export interface Loader extends UrlReader {
   /** The package's own module for the chosen build. */
   bundled(simd: boolean): WasmSource | Promise<WasmSource>;
-  /** Absent where the entry point has no pool (browsers and workerd, for now). */
-  threads?: ThreadsLoader;
+  /** How this runtime starts workers, or why it cannot (what init() says when it runs one thread). */
+  threads: ThreadsLoader | string;
 }
 
 /** @internal */
@@ -91,23 +91,26 @@ export async function initWith(loader: Loader, options: InitOptions = {}): Promi
 // it says under `debug` why it runs on one thread, and starts the pool on the first op worth
 // splitting; an explicit count above 1 starts the pool now and rejects if it cannot.
 async function startThreads(loader: Loader, option: 'auto' | number, simdBundled: boolean, debug: boolean): Promise<{ kernels: Kernels; threads: Threads } | null> {
+  if (option === 1) return null;
   const threads = loader.threads;
-  const wanted = option !== 'auto' ? option : threads === undefined ? 1 : autoThreads(threads.logicalCores());
-  if (wanted === 1) return null;
   const report = (reason: string): void => {
     if (debug) console.warn(`batchnorm-wasm: running on one thread: ${reason}`);
   };
   let reason: string;
-  if (threads === undefined) reason = 'this entry point (a browser or workerd build) starts no worker threads';
-  else if (!simdBundled) reason = 'threads run the package\'s own SIMD build (simd-threads.wasm): not with opts.wasm or simd: false';
-  else if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is not available (a page must be cross-origin isolated)';
+  if (typeof threads === 'string') reason = threads;
   else {
-    try {
-      const started = await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn, { report });
-      if (option !== 'auto') await started.threads.start();
-      return started;
-    } catch (cause) {
-      reason = `starting the worker threads failed: ${(cause as Error).message}`;
+    const wanted = option === 'auto' ? autoThreads(threads.logicalCores()) : option;
+    if (wanted === 1) return null;
+    if (!simdBundled) reason = 'threads run the package\'s own SIMD build (simd-threads.wasm): not with opts.wasm or simd: false';
+    else if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is not available';
+    else {
+      try {
+        const started = await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn, { report });
+        if (option !== 'auto') await started.threads.start();
+        return started;
+      } catch (cause) {
+        reason = `starting the worker threads failed: ${(cause as Error).message}`;
+      }
     }
   }
   if (option !== 'auto') throw new Error(`opts.threads: ${option}, but ${reason}`);

@@ -1,11 +1,14 @@
-// A pool worker (src/pool.ts): instantiates the kernels on the shared memory, says it is
-// ready, then runs its part of each phase the control block posts until told to stop.
+// A pool worker's work (src/pool.ts): instantiates the kernels on the shared memory, says it
+// is ready, then runs its part of each phase the control block posts until told to stop.
+// The worker scripts, pool-worker.node.ts and pool-worker.web.ts, only connect it to their
+// runtime's messages.
 import type { WorkerStart } from './pool.js';
 import { ARGS, DONE, FAILED, GENERATION, MAX_ARGS, PARTS, PHASE, PHASE_NAMES, STOP, nextGeneration } from './pool.js';
 
-type Post = (message: 'ready' | { error: string }) => void;
+/** How a worker answers the pool: 'ready', or why it could not instantiate the kernels. */
+export type Post = (message: 'ready' | { error: string }) => void;
 
-async function serve(start: WorkerStart, post: Post): Promise<void> {
+export async function serve(start: WorkerStart, post: Post): Promise<void> {
   let exports: Record<string, unknown>;
   try {
     const instance = await WebAssembly.instantiate(start.module, {
@@ -36,19 +39,4 @@ async function serve(start: WorkerStart, post: Post): Promise<void> {
     Atomics.add(slots, DONE, 1);
     Atomics.notify(slots, DONE);
   }
-}
-
-// Node's worker_threads, or a web worker (Deno, Bun, browsers).
-const nodeThreads = typeof process !== 'undefined' && process.versions?.node !== undefined && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined'
-  ? await import('node:worker_threads')
-  : null;
-if (nodeThreads?.parentPort) {
-  const port = nodeThreads.parentPort;
-  port.once('message', (start: WorkerStart) => void serve(start, (m) => port.postMessage(m)));
-} else {
-  const scope = globalThis as unknown as { onmessage: ((e: MessageEvent<WorkerStart>) => void) | null; postMessage(m: unknown): void };
-  scope.onmessage = (e) => {
-    scope.onmessage = null;
-    void serve(e.data, (m) => scope.postMessage(m));
-  };
 }

@@ -10,7 +10,7 @@ import type { Kernels } from './wasm.js';
 import { startThreaded, type ThreadOptions } from './threads.js';
 
 export function spawnNodeWorker(): PoolWorker {
-  const worker = new Worker(new URL('./pool-worker.js', import.meta.url));
+  const worker = new Worker(new URL('./pool-worker.node.js', import.meta.url));
   worker.unref();
   const ready = new Promise<void>((resolve, reject) => {
     worker.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(`batchnorm-wasm: a pool worker failed to start: ${(m as { error: string }).error}`))));

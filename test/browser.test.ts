@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectBitIdentical, nodeResult, type RuntimeResult } from './portability/compare.js';
+import { expectBitIdentical, nodeResult, nodeThreadedResult, type RuntimeResult } from './portability/compare.js';
 import { bundleForBrowser } from './portability/esbuild.js';
 import { packedInstall, type PackedInstall } from './portability/packed.js';
 import { findChromium, withRuntime } from './portability/runtimes.js';
-import { serveStatic, type StaticServer } from './portability/serve.js';
+import { CROSS_ORIGIN_ISOLATED, serveStatic, type StaticServer } from './portability/serve.js';
+import type { ThreadedResult } from './portability/app/threads.mjs';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -22,17 +23,19 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
   describe(version, () => {
     let packed: PackedInstall;
     let expected: RuntimeResult;
+    let expectedThreaded: ThreadedResult;
     // One temp folder for the browser profile and Vite's output and cache, removed in afterAll.
     let scratch: string | null = null;
     let viteCache = '';
     let context: BrowserContext | null = null;
     let plainServer: StaticServer | null = null;
     let buildServer: StaticServer | null = null;
+    let isolatedServer: StaticServer | null = null;
     let esbuildServer: StaticServer | null = null;
     let devServer: ViteDevServer | null = null;
 
     beforeAll(async () => {
-      [packed, expected] = await Promise.all([packedInstall(), nodeResult()]);
+      [packed, expected, expectedThreaded] = await Promise.all([packedInstall(), nodeResult(), nodeThreadedResult()]);
       scratch = await mkdtemp(join(tmpdir(), 'batchnorm-wasm-browser-'));
       const [profile, viteOut] = [join(scratch, 'profile'), join(scratch, 'vite-out')];
       viteCache = join(scratch, 'vite-cache');
@@ -41,12 +44,17 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
         configFile: false,
         cacheDir: viteCache,
         logLevel: 'silent',
-        build: { outDir: viteOut, emptyOutDir: true },
+        build: {
+          outDir: viteOut,
+          emptyOutDir: true,
+          rollupOptions: { input: { index: join(packed.dir, 'index.html'), threads: join(packed.dir, 'threads.html') } },
+        },
       });
       const esbuildOut = join(scratch, 'esbuild');
       await bundleForBrowser(packed.dir, esbuildOut);
       plainServer = await serveStatic(packed.dir);
       buildServer = await serveStatic(viteOut);
+      isolatedServer = await serveStatic(viteOut, { headers: CROSS_ORIGIN_ISOLATED });
       esbuildServer = await serveStatic(esbuildOut);
       context = await chromium.launchPersistentContext(profile, {
         executablePath, args: CHROMIUM_ARGS, headless: true, timeout: 60_000,
@@ -55,7 +63,7 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
 
     afterAll(async () => {
       await context?.close();
-      await Promise.all([plainServer?.close(), buildServer?.close(), esbuildServer?.close(), devServer?.close()]);
+      await Promise.all([plainServer?.close(), buildServer?.close(), isolatedServer?.close(), esbuildServer?.close(), devServer?.close()]);
       if (scratch !== null) await rm(scratch, { recursive: true, force: true });
     }, 60_000);
 
@@ -89,6 +97,31 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
       await page.close();
     }, 90_000);
 
+    type ThreadsPage = { isolated: boolean; mainThread: string; worker: { auto: number; two: ThreadedResult | string } };
+
+    it('cross-origin isolated page (Vite build): in a worker, threads: 2 starts a module worker and a split step matches Node on one thread bit for bit; the main thread runs one', async () => {
+      const { page, result } = await pageResult(`${isolatedServer!.origin}/threads.html`);
+      const got = result as unknown as ThreadsPage;
+      expect(got.isolated).toBe(true);
+      expect(got.worker.two).toEqual({ ...expectedThreaded, threads: 2 });
+      expect(got.mainThread).toBe("Error: opts.threads: 2, but a page's main thread may not wait for workers (Atomics.wait): run batch norm in a worker to use threads");
+      await page.close();
+    }, 90_000);
+
+    it('a page that is not cross-origin isolated: \'auto\' runs one thread in a worker, and threads: 2 rejects with the reason', async () => {
+      const { page, result } = await pageResult(`${buildServer!.origin}/threads.html`);
+      expect(result as unknown).toEqual({
+        isolated: false,
+        mainThread: "Error: opts.threads: 2, but a page's main thread may not wait for workers (Atomics.wait): run batch norm in a worker to use threads",
+        worker: {
+          auto: 1,
+          two: 'Error: opts.threads: 2, but the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin '
+            + 'and Cross-Origin-Embedder-Policy: require-corp), so it has no SharedArrayBuffer',
+        },
+      });
+      await page.close();
+    }, 90_000);
+
     it('esbuild bundle: the imported wasm URLs become files beside the bundle; SIMD and scalar match Node bit for bit', async () => {
       const { page, result } = await pageResult(`${esbuildServer!.origin}/esbuild.html`);
       expect(result.simd.simd).toBe(true);
@@ -112,6 +145,24 @@ withRuntime('Chromium', browserBinary, (executablePath, version) => {
       expectBitIdentical(result, expected, 'chromium (vite dev)');
       expect(await readdir(join(viteCache, 'deps')), 'Vite pre-bundled the package').toContain('batchnorm-wasm.js');
       await page.close();
+    }, 120_000);
+
+    it('Vite dev server with the two headers: threads: 2 in a worker matches Node on one thread bit for bit', async () => {
+      const isolatedDev = await createServer({
+        root: packed.dir,
+        configFile: false,
+        cacheDir: viteCache,
+        logLevel: 'silent',
+        server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, headers: CROSS_ORIGIN_ISOLATED },
+      });
+      try {
+        await isolatedDev.listen();
+        const { page, result } = await pageResult(`${isolatedDev.resolvedUrls!.local[0]}threads.html`);
+        expect((result as unknown as ThreadsPage).worker.two).toEqual({ ...expectedThreaded, threads: 2 });
+        await page.close();
+      } finally {
+        await isolatedDev.close();
+      }
     }, 120_000);
 
     it('an engine whose WebAssembly.validate rejects the v128 probe gets the scalar build by itself', async () => {

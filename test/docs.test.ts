@@ -118,6 +118,16 @@ describe('docs/runtimes.md', () => {
   });
 });
 
+describe('docs/threads.md', () => {
+  it('quotes the page, its script and its worker that the browser test runs', async () => {
+    const docs = await readFile(join(repoRoot, 'docs', 'threads.md'), 'utf8');
+    for (const file of ['threads.html', 'threads-page.mjs', 'threads-worker.mjs']) {
+      const source = await readFile(join(repoRoot, 'test', 'portability', 'app', file), 'utf8');
+      expect(docs.includes(source.trim()), `docs/threads.md quotes test/portability/app/${file} verbatim`).toBe(true);
+    }
+  });
+});
+
 describe('README.md', () => {
   it('stays short', async () => {
     const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');

@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectBitIdentical, nodeResult, type RuntimeResult } from './portability/compare.js';
+import { expectBitIdentical, nodeResult, nodeThreadedResult, type RuntimeResult } from './portability/compare.js';
+import type { ThreadedResult } from './portability/app/threads.mjs';
 import { packedInstall, type PackedInstall } from './portability/packed.js';
 import { findBinary, withRuntime } from './portability/runtimes.js';
 import { bundleWorker, startWorkerd, type Workerd } from './portability/workerd.js';
@@ -15,19 +16,20 @@ const [deno, bun, workerd] = await Promise.all([findBinary('deno'), findBinary('
 
 let packed: PackedInstall;
 let expected: RuntimeResult;
+let expectedThreaded: ThreadedResult;
 
 beforeAll(async () => {
-  [packed, expected] = await Promise.all([packedInstall(), nodeResult()]);
+  [packed, expected, expectedThreaded] = await Promise.all([packedInstall(), nodeResult(), nodeThreadedResult()]);
 }, 300_000);
 
-async function runScript(binary: string, args: string[]): Promise<RuntimeResult> {
+async function runScript<T = RuntimeResult>(binary: string, args: string[]): Promise<T> {
   const { stdout } = await run(binary, args, {
     cwd: packed.dir,
     timeout: 60_000,
     maxBuffer: 16 << 20,
     env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   });
-  return JSON.parse(stdout) as RuntimeResult;
+  return JSON.parse(stdout) as T;
 }
 
 withRuntime('Deno', deno, (binary, version) => {
@@ -37,6 +39,11 @@ withRuntime('Deno', deno, (binary, version) => {
       expect(result.simd.simd).toBe(true);
       expect(result.scalar.simd).toBe(false);
       expectBitIdentical(result, expected, 'deno');
+    }, 90_000);
+
+    it('init({ threads: 2 }) starts a worker; a step split across two threads matches Node on one thread bit for bit', async () => {
+      const result = await runScript<ThreadedResult>(binary, ['run', '--allow-read', '--no-lock', 'threads-node.mjs']);
+      expect(result).toEqual({ ...expectedThreaded, threads: 2 });
     }, 90_000);
   });
 });
@@ -48,6 +55,11 @@ withRuntime('Bun', bun, (binary, version) => {
       expect(result.simd.simd).toBe(true);
       expect(result.scalar.simd).toBe(false);
       expectBitIdentical(result, expected, 'bun');
+    }, 90_000);
+
+    it('init({ threads: 2 }) starts a worker; a step split across two threads matches Node on one thread bit for bit', async () => {
+      const result = await runScript<ThreadedResult>(binary, ['threads-node.mjs']);
+      expect(result).toEqual({ ...expectedThreaded, threads: 2 });
     }, 90_000);
   });
 });
@@ -83,6 +95,14 @@ withRuntime('workerd', workerd, (binary, version) => {
         withoutWasm: `TypeError: opts.wasm: required in Cloudflare workerd; ${how}`,
         withBytes: 'TypeError: opts.wasm: expected a WebAssembly.Module in Cloudflare workerd (it cannot compile bytes at run time), '
           + `got a Uint8Array of length 8; ${how}`,
+      });
+    }, 60_000);
+
+    it("threads: 'auto' runs one thread; threads: 2 rejects and says workerd has no worker threads", async () => {
+      const response = await fetch(`${server!.origin}/threads`, { signal: AbortSignal.timeout(30_000) });
+      expect(await response.json()).toEqual({
+        auto: 1,
+        two: 'Error: opts.threads: 2, but Cloudflare workerd has no worker threads (and no shared memory between isolates)',
       });
     }, 60_000);
   });

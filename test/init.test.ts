@@ -1,7 +1,8 @@
 // issue 13: init()'s options and the errors of a module that cannot be loaded.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { init, simdSupported } from '../src/index.node.js';
 import { initWith, type Loader } from '../src/init.js';
 
@@ -23,8 +24,11 @@ function browserLoader(): Loader {
     bundled: (simd) => new URL(`/assets/build/${simd ? 'simd' : 'scalar'}.wasm`, origin),
     resolveUrl: (spec) => new URL(spec, origin),
     fetchUrl: (url) => fetch(url),
+    threads: NO_WORKERS,
   };
 }
+
+const NO_WORKERS = 'this test\'s runtime has no workers';
 
 describe('init options', () => {
   it.each(['wasm', 'simd', 'debug'] as const)('null for opts.%s is a TypeError, not the default', async (key) => {
@@ -35,6 +39,27 @@ describe('init options', () => {
 
   it('simdSupported() is exported from the main entry and says which build init() picks', async () => {
     expect((await init()).simd).toBe(simdSupported());
+  });
+});
+
+describe('a runtime that cannot start workers (workerd, a page\'s main thread, a page not cross-origin isolated)', () => {
+  const local: Loader = { ...browserLoader(), bundled: (simd) => new URL(`../build/${simd ? 'simd' : 'scalar'}.wasm`, import.meta.url), fetchUrl: (url) => readFile(url) };
+
+  it("'auto' runs one thread and says why under debug", async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect((await initWith(local, { threads: 'auto' })).threads).toBe(1);
+      expect(warn).not.toHaveBeenCalled();
+      expect((await initWith(local, { debug: true })).threads).toBe(1);
+      expect(warn.mock.calls).toEqual([[`batchnorm-wasm: running on one thread: ${NO_WORKERS}`]]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('threads: 2 rejects with the reason; threads: 1 runs', async () => {
+    await expect(initWith(local, { threads: 2 })).rejects.toThrow(new Error(`opts.threads: 2, but ${NO_WORKERS}`));
+    expect((await initWith(local, { threads: 1 })).threads).toBe(1);
   });
 });
 

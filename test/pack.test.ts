@@ -20,9 +20,9 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('npm pack', () => {
-  it('ships the built JS, types and both wasm builds, and no sources', () => {
+  it('ships the built JS, types, both pool worker scripts and the three wasm builds, and no sources', () => {
     for (const file of ['package.json', 'dist/index.js', 'dist/index.node.js', 'dist/index.workerd.js', 'dist/index.d.ts',
-      'build/simd.wasm', 'build/scalar.wasm']) {
+      'dist/pool-worker.node.js', 'dist/pool-worker.web.js', 'build/simd.wasm', 'build/scalar.wasm', 'build/simd-threads.wasm']) {
       expect(packed.files, file).toContain(file);
     }
     expect(packed.files.filter((f) => /^(src|test|assembly|scripts|bench|experiments|node_modules)\//.test(f))).toEqual([]);

@@ -2,7 +2,7 @@
 // and 4 threads gives the same bits as the single-thread SIMD build, both layouts, over the
 // cases around every threshold (the pool runs each phase on every thread at once; more
 // threads than cores is fine here). Runs the built package (dist/): the workers load
-// dist/pool-worker.js.
+// dist/pool-worker.node.js.
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../src/wasm.js';

@@ -3,6 +3,7 @@
 import { expect } from 'vitest';
 import { init } from '../../src/index.node.js';
 import { compute, type ComputeResult } from './app/compute.mjs';
+import { computeThreaded, type ThreadedResult } from './app/threads.mjs';
 
 export interface RuntimeResult {
   simd: ComputeResult;
@@ -13,6 +14,12 @@ export async function nodeResult(): Promise<RuntimeResult> {
   const rt = await init();
   const scalar = await init({ simd: false });
   return { simd: compute(rt), scalar: compute(scalar) };
+}
+
+/** app/threads.mjs on one thread of the source tree: what every threaded runtime must match. */
+export async function nodeThreadedResult(): Promise<ThreadedResult> {
+  const rt = await init({ threads: 1 });
+  return computeThreaded(rt);
 }
 
 function differences(actual: unknown, expected: unknown, path: string, out: string[]): void {

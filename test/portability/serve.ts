@@ -21,7 +21,12 @@ export interface StaticServer {
 export interface ServeOptions {
   /** The URL path `root` is served below, '/' first and last (default '/'); a static host's sub-path. */
   mount?: string;
+  /** Headers sent with every file, e.g. the two that make a page cross-origin isolated. */
+  headers?: Record<string, string>;
 }
+
+/** The headers that make a page cross-origin isolated, so that it gets SharedArrayBuffer. */
+export const CROSS_ORIGIN_ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 export async function serveStatic(root: string, options: ServeOptions = {}): Promise<StaticServer> {
   const mount = options.mount ?? '/';
@@ -41,7 +46,7 @@ export async function serveStatic(root: string, options: ServeOptions = {}): Pro
     }
     try {
       const body = await readFile(path);
-      response.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+      response.writeHead(200, { ...options.headers, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
     } catch {
       response.writeHead(404).end();
     }

@@ -1,4 +1,4 @@
-// Bundles app/worker-test.mjs (app/worker.mjs plus an error route) with the esbuild
+// Bundles app/worker-test.mjs (app/worker.mjs plus an error route and a threads route) with the esbuild
 // command docs/runtimes.md gives, then runs it under the workerd binary with
 // app/workerd.capnp.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
