@@ -34,7 +34,7 @@ const CLAIMS = {
   regularization: 'BN regularizes: a smaller train–test gap (Ioffe §3.4)',
   replacesDropout: 'BN can replace Dropout (Ioffe §3.4)',
   vanishingGradients: 'BN eases vanishing gradients in deep sigmoid nets (Ioffe §1)',
-  'santurkar.noisyBnTrainsAsWell': 'Noisy BN trains about as well as BN (Santurkar Fig. 2)',
+  'santurkar.noisyBnTrainsAsWell': 'Noisy BN still trains better than no BN (Santurkar Fig. 2)',
   'santurkar.icsNotReduced': 'BN does not reduce internal covariate shift (Santurkar Fig. 5)',
   'santurkar.lossVariation': 'BN smooths the loss: smaller loss variation (Santurkar Fig. 4a)',
   'santurkar.gradientPredictiveness': 'More predictive gradients (Santurkar Fig. 4b)',
