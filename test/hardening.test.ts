@@ -4,22 +4,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm, init, Runtime, Tensor, type StateDictLike } from '../src/index.node.js';
 import { loadStateDictAt } from '../src/batchnorm.js';
+import { thrown } from './harness.js';
 
 let rt: Runtime;
 
 beforeAll(async () => {
   rt = await init();
 });
-
-/** Runs `f`, which must throw, and returns what it threw. */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectThrow(f: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp | string): void {
   const error = thrown(f);

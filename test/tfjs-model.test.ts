@@ -5,6 +5,7 @@ import { createTfjsBatchNorm, type TfjsBatchNorm } from '../src/tfjs/index.node.
 import { createWith } from '../src/tfjs/create.js';
 import { referenceBackward, Rng, randn } from './reference.js';
 import { BACKENDS, checkAgainst, tf, useBackend } from './tfjs-harness.js';
+import { thrown } from './harness.js';
 
 type Layer = ReturnType<typeof tf.layers.batchNormalization>;
 type BatchNormFactory = (config: Parameters<typeof tf.layers.batchNormalization>[0]) => Layer;
@@ -40,15 +41,6 @@ async function fitWeights(bn: BatchNormFactory, backend: string): Promise<Float3
   tf.dispose([x, y]);
   model.dispose();
   return weights;
-}
-
-function errorOf(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe.each(BACKENDS)('batchnorm-wasm/tfjs in models on the %s backend', (backend) => {
@@ -137,8 +129,8 @@ describe.each(BACKENDS)('batchnorm-wasm/tfjs in models on the %s backend', (back
     ];
     for (const [config, shape] of cases) {
       const x = tf.ones(shape);
-      const mine = errorOf(() => bnw.batchNormalization(config).apply(x, { training: true }));
-      const tfjs = errorOf(() => tf.layers.batchNormalization(config).apply(x, { training: true }));
+      const mine = thrown(() => bnw.batchNormalization(config).apply(x, { training: true }));
+      const tfjs = thrown(() => tf.layers.batchNormalization(config).apply(x, { training: true }));
       expect([mine.constructor.name, mine.message]).toEqual([tfjs.constructor.name, tfjs.message]);
       x.dispose();
     }
@@ -146,8 +138,8 @@ describe.each(BACKENDS)('batchnorm-wasm/tfjs in models on the %s backend', (back
     const built = bnw.batchNormalization(), tfjsBuilt = tf.layers.batchNormalization();
     built.apply(tf.ones([2, 3]));
     tfjsBuilt.apply(tf.ones([2, 3]));
-    const mine = errorOf(() => built.apply(tf.ones([2, 4])));
-    const tfjs = errorOf(() => tfjsBuilt.apply(tf.ones([2, 4])));
+    const mine = thrown(() => built.apply(tf.ones([2, 4])));
+    const tfjs = thrown(() => tfjsBuilt.apply(tf.ones([2, 4])));
     expect([mine.constructor.name, mine.message.replace(/batch_normalization_\w+/g, 'L')]).toEqual([tfjs.constructor.name, tfjs.message.replace(/batch_normalization_\w+/g, 'L')]);
   });
 
