@@ -26,8 +26,8 @@ import {
   PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
 } from "./limits";
 import {
-  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, partChannels, partChannelsEach,
-  partEnd, partFirst, partRows,
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, partChannels, partChannelsEach,
+  partEnd, partFirst, partPlanarChannels, partRows,
 } from "./parts";
 import { gamma, headOf } from "./forward";
 import { aboutAt, aboutAtf, anyNonZero, anyNonZeroAsF32, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
@@ -108,12 +108,6 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
 // @ts-ignore: decorator
 @inline function addWide(acc: v128, v: v128): v128 {
   return f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))));
-}
-
-// The channels of a part of the planar sums: [partFirst, partEnd) (see parts.ts).
-function planarDotsChannels(C: i32, S: i32, part: i32, parts: i32): void {
-  if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
-  else partChannelsEach(C, part, parts);
 }
 
 // Planar [N, C, S] into sumDy[c], sumDyXmu[c] about the f64 mean for channels [c0, c1),
@@ -462,8 +456,8 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
   }
   tookPath(PATH_ROWS);
   partRows(N * C, ROW_UNIT, part, parts);
-  for (let row = partFirst; row < partEnd; row++) {
-    const at = coef + (<usize>(row % C) << 2), o = <usize>row * <usize>S << 2;
+  for (let row = partFirst, c = partFirst % C; row < partEnd; row++, c = c + 1 == C ? 0 : c + 1) {
+    const at = coef + (<usize>c << 2), o = <usize>row * <usize>S << 2;
     elemtRow(dy + o, x + o, dx + o, S,
       load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
   }
@@ -552,7 +546,7 @@ export function f32_bn_backward_train_planar_reduce(
   dy: usize, x: usize, N: i32, C: i32, S: i32, weight: usize, mean: usize, invstd: usize,
   gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  planarDotsChannels(C, S, part, parts);
+  partPlanarChannels(C, S, part, parts);
   const c0 = partFirst, c1 = partEnd;
   planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1);
   backwardCoefs(C, c0, c1, <f64>N * <f64>S, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
@@ -614,7 +608,7 @@ export function f32_bn_backward_eval_planar_reduce(
   gradWeight: usize, gradBias: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, coef: usize,
   scratch: usize, part: i32, parts: i32,
 ): void {
-  planarDotsChannels(C, S, part, parts);
+  partPlanarChannels(C, S, part, parts);
   const c0 = partFirst, c1 = partEnd;
   foldEvalBackward(C, c0, c1, weight, runMean, runVar, eps, mean, invstd, coef);
   if (gradWeight | gradBias) {
@@ -644,7 +638,7 @@ export function f32_bn_backward_eval_interleaved_reduce(
 export function f32_bn_backward_reduce_planar(
   dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  planarDotsChannels(C, S, part, parts);
+  partPlanarChannels(C, S, part, parts);
   planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, partFirst, partEnd);
 }
 

@@ -166,7 +166,7 @@ function foldRunning(C: i32, c0: i32, c1: i32, runMean: usize, runVar: usize, we
 
 // Planar [N, C, S]: rows of S values in memory order, this part's rows of the N·C; short
 // rows (see SHORT_ROW) as columns, this part's samples.
-export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
+function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
   if (S < SHORT_ROW) {
     tookPath(PATH_COLUMNS);
     partRows(N, ROW_UNIT, part, parts);
@@ -176,8 +176,8 @@ export function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
   tookPath(PATH_ROWS);
   partRows(N * C, ROW_UNIT, part, parts);
   const step = <usize>C << 2;
-  for (let row = partFirst; row < partEnd; row++) {
-    const c = row % C;
+  // The channel of each row, counted along instead of a remainder per row.
+  for (let row = partFirst, c = partFirst % C; row < partEnd; row++, c = c + 1 == C ? 0 : c + 1) {
     const p = coef + (<usize>c << 2), o = <usize>row * <usize>S << 2;
     const shift = load<f32>(p), scale = load<f32>(p + step), offset = load<f32>(p + (step << 1));
     if (shift == 0) applyRow(x + o, y + o, S, 0, scale, offset, false);
@@ -198,7 +198,7 @@ function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
 
 // Interleaved: channels contiguous, so four channels' coefficients fill one v128; in L2
 // four rows at a time share each load of them (see L2_BYTES). This part's rows.
-export function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
+function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
   const step = <usize>C << 2;
   const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));

@@ -25,7 +25,7 @@
 //    arithmetic is the same in any row.
 // Parts take consecutive units: part p has units [⌊U·p/parts⌋, ⌊U·(p+1)/parts⌋).
 
-import { CHUNK, COLUMNS } from "./limits";
+import { CHUNK, COLUMNS, SHORT_ROW } from "./limits";
 
 // One thread's scratch. Each pass lays its arrays out from the start of the region:
 //  - column passes (interleaved rows, planar samples as columns): f32 shift, Σd, Σd² per
@@ -88,4 +88,12 @@ export function partRows(R: i32, unit: i32, part: i32, parts: i32): void {
 // @ts-ignore: decorator
 @inline export function columnsUnit(S: i32): i32 {
   return (S & 3) == 0 ? 1 : (S & 1) == 0 ? 2 : 4;
+}
+
+// The channels of a part of a planar reduction (statistics, backward sums): units of
+// columnsUnit(S) channels within chunks of COLUMNS/S where short rows are read as columns,
+// else single channels.
+export function partPlanarChannels(C: i32, S: i32, part: i32, parts: i32): void {
+  if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
+  else partChannelsEach(C, part, parts);
 }

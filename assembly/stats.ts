@@ -26,7 +26,7 @@ import {
   PATH_IN_ORDER, PATH_INTERLEAVED, tookPath, withinL2,
 } from "./limits";
 import {
-  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, partChannels, partChannelsEach, partEnd, partFirst,
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
 } from "./parts";
 import { about, aboutf, laneSum, lanesTotal, plusLane0, expandColumns } from "./vec";
 
@@ -204,8 +204,7 @@ function centredSums64(p: usize, rows: i32, len: i32, stride: usize, shift: f32)
 // visits [32,64,56,56] in 2048 chunks of 12 KB, and reading that way is slower than reading
 // in order on the machines measured by more than the second pass costs.)
 export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, part: i32, parts: i32): void {
-  if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
-  else partChannelsEach(C, part, parts);
+  partPlanarChannels(C, S, part, parts);
   const c0 = partFirst, c1 = partEnd;
   memory.fill(meanP + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   memory.fill(m2P + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
