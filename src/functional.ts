@@ -2,7 +2,7 @@
 // norm (stats → merge across workers → elemt; backwardReduce → all-reduce → backwardElemt).
 // Per-channel quantities cross the boundary as Float64Array copies.
 import type { Runtime } from './runtime.js';
-import { scratch } from './heap.js';
+import { scratchWorkspace } from './heap.js';
 import type { Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, readArray, readNumbers, typeError,
@@ -87,11 +87,6 @@ function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean):
   return inputLayout(argument, x.shape, channelsLast, null, null);
 }
 
-// Allocate it before the output: a scratch allocation that fails must not strand a new tensor.
-function workspace(rt: Runtime, C: number): ops.Workspace {
-  return new ops.Workspace(scratch(rt, ops.Workspace.bytes(C), 'x'), C);
-}
-
 function f64(rt: Runtime, ptr: number, C: number): Float64Array {
   return new Float64Array(rt.memory.buffer, ptr, C);
 }
@@ -139,7 +134,7 @@ export function batchNorm(rt: Runtime, x: Tensor, options: BatchNormFunctionalOp
   if ((p.runningMean === 0) !== (p.runningVar === 0)) throw new TypeError('options.runningMean and options.runningVar: give both or neither');
   if (!training && p.runningMean === 0) throw new TypeError('options.runningMean: required when options.training is false');
   if (training) checkBatchStatsCount(L, x.shape);
-  const ws = workspace(rt, C);
+  const ws = scratchWorkspace(rt, C);
   const y = rt.outputFor('options.out', options.out, x, [x]);
   if (x.size > 0) {
     if (training) ops.forwardTrain(rt.kernels, L, x.ptr, y.ptr, p, momentum, e, ws);
@@ -154,7 +149,7 @@ export function batchNormStats(rt: Runtime, x: Tensor, options?: LayoutOptions):
   // The variance of no values is NaN (torch.var of an empty tensor), as mergeChannelStats
   // gives for parts that count nothing; the mean is 0 there too.
   if (L.count === 0) return { count: 0, mean: new Float64Array(C), var: new Float64Array(C).fill(NaN) };
-  const ws = workspace(rt, C);
+  const ws = scratchWorkspace(rt, C);
   ops.stats(rt.kernels, L, x.ptr, ws);
   const mean = f64(rt, ws.mean, C).slice();
   const m2 = f64(rt, ws.m2, C);
@@ -210,7 +205,7 @@ export function batchNormElemt(rt: Runtime, x: Tensor, stats: ElemtStats, option
     runningVar: 0,
   };
   const s = meanInvstd(stats, C, eps(options));
-  const ws = workspace(rt, C);
+  const ws = scratchWorkspace(rt, C);
   setMeanInvstd(rt, ws, s);
   const y = rt.outputFor('options.out', options.out, x, [x]);
   if (x.size > 0) ops.forwardElemt(rt.kernels, L, x.ptr, y.ptr, p, ws);
@@ -224,7 +219,7 @@ export function batchNormBackwardReduce(rt: Runtime, dy: Tensor, x: Tensor, mean
   const C = L.C;
   const m = channelArray('mean', mean, C);
   if (x.size === 0) return { sumDy: new Float64Array(C), sumDyXmu: new Float64Array(C) };
-  const ws = workspace(rt, C);
+  const ws = scratchWorkspace(rt, C);
   f64(rt, ws.mean, C).set(m);
   ops.backwardReduce(rt.kernels, L, dy.ptr, x.ptr, ws);
   return { sumDy: f64(rt, ws.sumDy, C).slice(), sumDyXmu: f64(rt, ws.sumDyXmu, C).slice() };
@@ -240,7 +235,7 @@ export function batchNormBackwardElemt(rt: Runtime, dy: Tensor, x: Tensor, stats
   const count = checkPositiveInteger('stats.count', stats.count);
   const sumDy = channelArray('stats.sumDy', stats.sumDy, C);
   const sumDyXmu = channelArray('stats.sumDyXmu', stats.sumDyXmu, C);
-  const ws = workspace(rt, C);
+  const ws = scratchWorkspace(rt, C);
   setMeanInvstd(rt, ws, s);
   f64(rt, ws.sumDy, C).set(sumDy);
   f64(rt, ws.sumDyXmu, C).set(sumDyXmu);

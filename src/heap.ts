@@ -3,6 +3,7 @@
 // way in when it loads, so batchnorm.ts and functional.ts allocate without importing
 // runtime.ts, which imports them (no value-import cycle).
 import type { Runtime } from './runtime.js';
+import { Workspace } from './ops.js';
 
 /** @internal what runtime.ts installs: its private allocator, free and scratch */
 export interface HeapAccess {
@@ -32,4 +33,12 @@ export function free(rt: Runtime, ptr: number, bytes: number): void {
 /** @internal the runtime's reusable per-call scratch region, at least `bytes` long */
 export function scratch(rt: Runtime, bytes: number, argument: string): number {
   return access!.scratch(rt, bytes, argument);
+}
+
+/**
+ * @internal an op's per-channel workspace in the runtime's scratch: valid until the next call.
+ * Take it before the op's output, so that a failed scratch allocation strands no new tensor.
+ */
+export function scratchWorkspace(rt: Runtime, C: number): Workspace {
+  return new Workspace(scratch(rt, Workspace.bytes(C), 'x'), C);
 }

@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { sameShape, type Layout } from '../shape.js';
 import * as ops from '../ops.js';
-import { scratch } from '../heap.js';
+import { scratchWorkspace } from '../heap.js';
 
 /** Per-channel values of one call, f32 as tfjs holds them; null where the layer has none. */
 export interface ChannelParams {
@@ -50,7 +50,7 @@ export class FusedBatchNorm {
     const temporary: Tensor[] = [];
     try {
       const params = this.#params(p, temporary);
-      const ws = this.#workspace(L.C);
+      const ws = scratchWorkspace(this.#rt, L.C);
       const y = rt.newTensor(shape, x.length);
       // Running stats 0: Keras updates them its own way, from the statistics returned here.
       ops.forwardTrain(rt.kernels, L, saved.ptr, y.ptr, params, 0, epsilon, ws);
@@ -78,7 +78,7 @@ export class FusedBatchNorm {
       const dyw = this.#copyIn(shape, dy, temporary);
       const weight = this.#params({ gamma, beta: null }, temporary).weight;
       const grads = this.#grads(L.C, temporary);
-      const ws = this.#workspace(L.C);
+      const ws = scratchWorkspace(this.#rt, L.C);
       new Float64Array(rt.memory.buffer, ws.mean, L.C).set(mean);
       new Float64Array(rt.memory.buffer, ws.invstd, L.C).set(invstd);
       const dx = rt.newTensor(shape, dy.length);
@@ -95,7 +95,7 @@ export class FusedBatchNorm {
     try {
       const params = this.#params(p, temporary, movingMean, movingVariance);
       const xw = this.#copyIn(shape, x, temporary);
-      const ws = this.#workspace(L.C);
+      const ws = scratchWorkspace(this.#rt, L.C);
       const y = rt.newTensor(shape, x.length);
       ops.forwardEval(rt.kernels, L, xw.ptr, y.ptr, params, epsilon, ws);
       return y;
@@ -116,7 +116,7 @@ export class FusedBatchNorm {
       const dyw = this.#copyIn(shape, dy, temporary);
       const xw = this.#copyIn(shape, x, temporary);
       const grads = this.#grads(L.C, temporary);
-      const ws = this.#workspace(L.C);
+      const ws = scratchWorkspace(this.#rt, L.C);
       const dx = rt.newTensor(shape, dy.length);
       ops.backwardEval(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, params, epsilon, grads.dgamma.ptr, grads.dbeta.ptr, ws);
       const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
@@ -140,12 +140,6 @@ export class FusedBatchNorm {
     this.dispose();
     this.#saved = this.#rt.newTensor(shape, size);
     return this.#saved;
-  }
-
-  // The runtime's per-call scratch: valid until the next call, which is all a call needs
-  // (the backward gets mean and invstd from its forward's closure, not from here).
-  #workspace(C: number): ops.Workspace {
-    return new ops.Workspace(scratch(this.#rt, ops.Workspace.bytes(C), 'x'), C);
   }
 
   /** A new tensor holding `values`, added to `owned` (which the caller disposes). */
