@@ -21,6 +21,13 @@ export const PHASE_NAMES = [
 // A phase export missing from the list above fails the typecheck here.
 export const everyPhaseListed: [Exclude<PhaseName, (typeof PHASE_NAMES)[number]>] extends [never] ? true : Exclude<PhaseName, (typeof PHASE_NAMES)[number]> = true;
 
+/**
+ * Phases over the C channels alone (folding statistics into coefficients): the calling thread
+ * runs them as part 0 of 1, with no wake-up, since waking the workers costs more than C
+ * values of work. The bits are the same: each channel's arithmetic never depends on parts.
+ */
+export const CALLER_PHASES: ReadonlySet<PhaseName> = new Set(['f32_bn_fold_running', 'f32_bn_fold_batch', 'f32_bn_backward_fold']);
+
 // The control block: Int32 slots, then the phase's arguments as f64.
 export const GENERATION = 0; // bumped for each phase (and to stop)
 export const DONE = 1; // workers that finished the current phase
@@ -34,17 +41,34 @@ export const MAX_ARGS = 24;
 export const CONTROL_BYTES = SLOTS * 4 + MAX_ARGS * 8;
 
 /**
+ * Loads of a slot before a waiting thread sleeps in Atomics.wait (about 80 µs at 5 ns a
+ * load). Waking a sleeping thread takes tens of microseconds, as long as a phase of a
+ * mid-sized op, and a training step posts its ops back to back; a thread left idle longer
+ * than the spin sleeps and costs nothing.
+ */
+export const SPIN_LOADS = 16384;
+
+/** Waits until slots[at] differs from `value` and returns it: spins, then sleeps. */
+export function waitForChange(slots: Int32Array, at: number, value: number): number {
+  for (let i = 0; i < SPIN_LOADS; i++) {
+    const now = Atomics.load(slots, at);
+    if (now !== value) return now;
+  }
+  for (;;) {
+    const now = Atomics.load(slots, at);
+    if (now !== value) return now;
+    Atomics.wait(slots, at, value);
+  }
+}
+
+/**
  * Waits until the control block's generation differs from `seen` and returns it. A wake-up
  * alone proves nothing: the pool bumps the generation, then notifies, and a fast worker may
  * already have run that phase and be waiting again when the notify arrives; taken as a new
  * phase, it would run the old one twice and count twice towards DONE.
  */
 export function nextGeneration(slots: Int32Array, seen: number): number {
-  for (;;) {
-    const generation = Atomics.load(slots, GENERATION);
-    if (generation !== seen) return generation;
-    Atomics.wait(slots, GENERATION, seen);
-  }
+  return waitForChange(slots, GENERATION, seen);
 }
 
 /** What a worker needs to start: the module, the shared memory and its place in the pool. */
@@ -116,6 +140,10 @@ export class Pool {
     const slots = this.#slots, parts = this.threads;
     const scratch = scratchOf(this.#k);
     for (const { name, args } of phases) {
+      if (CALLER_PHASES.has(name)) {
+        (this.#k[name] as (...a: number[]) => void)(...args, scratch, 0, 1);
+        continue;
+      }
       this.#args.set(args);
       Atomics.store(slots, PHASE, PHASE_NAMES.indexOf(name as (typeof PHASE_NAMES)[number]));
       Atomics.store(slots, ARGS, args.length);
@@ -130,9 +158,7 @@ export class Pool {
       } catch (error) {
         failure = error;
       }
-      for (let done = Atomics.load(slots, DONE); done < parts - 1; done = Atomics.load(slots, DONE)) {
-        Atomics.wait(slots, DONE, done);
-      }
+      for (let done = Atomics.load(slots, DONE); done < parts - 1;) done = waitForChange(slots, DONE, done);
       if (failure !== null) throw failure;
       if (Atomics.load(slots, FAILED)) throw new Error(`batchnorm-wasm: a worker failed in ${name}`);
     }
