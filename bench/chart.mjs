@@ -65,18 +65,20 @@ const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b
 
 /**
  * The scaling chart: each workload's train-step speed-up over one thread (ours / ours-Nt),
- * against the thread count, with perfect scaling as a grey line. Where a workload's line
- * flattens, memory bandwidth (or the part of its op that stays on one thread) stops it.
+ * against the thread count, with perfect scaling as a grey line, and dashed in the same
+ * colour the floor's speed-up (floor / floor-Nt: the same sweeps split the same way). Where
+ * the floor's line flattens, memory bandwidth stops both; where ours stays below its floor's,
+ * the part of the op that does not split (or its synchronisation) does.
  */
 export function scalingChart(results, threads, op = 'train-step') {
   const counts = [1, ...threads];
-  const series = results.map((r, i) => ({
-    label: r.label,
-    color: PALETTE[i % PALETTE.length],
-    points: counts
-      .filter((n) => n === 1 || r.ops[op]?.[`ours-${n}t`])
-      .map((n) => [n, n === 1 ? 1 : r.ops[op].ours.ms / r.ops[op][`ours-${n}t`].ms]),
-  })).filter((s) => s.points.length > 1);
+  const speedups = (r, ours, split) => counts
+    .filter((n) => n === 1 || (r.ops[op]?.[ours] && r.ops[op]?.[split(n)]))
+    .map((n) => [n, n === 1 ? 1 : r.ops[op][ours].ms / r.ops[op][split(n)].ms]);
+  const series = results.flatMap((r, i) => [
+    { label: r.label, color: PALETTE[i % PALETTE.length], points: speedups(r, 'ours', (n) => `ours-${n}t`) },
+    { label: null, color: PALETTE[i % PALETTE.length], dash: '5 4', points: speedups(r, 'floor', (n) => `floor-${n}t`) },
+  ]).filter((s) => s.points.length > 1);
   const xMax = Math.max(...counts);
   const yMax = Math.max(xMax, ...series.flatMap((s) => s.points.map((p) => p[1])));
   const w = WIDTH - MARGIN.left - MARGIN.right, h = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -85,7 +87,7 @@ export function scalingChart(results, threads, op = 'train-step') {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${MARGIN.left}" y="18" font-size="14">${escape(op)}: speed-up over one thread against threads</text>`,
+    `<text x="${MARGIN.left}" y="18" font-size="14">${escape(op)}: speed-up over one thread against threads (dashed: the floor)</text>`,
   ];
   for (const n of counts) {
     const x = px(n);
@@ -100,14 +102,17 @@ export function scalingChart(results, threads, op = 'train-step') {
   out.push(`<text x="${MARGIN.left + w / 2}" y="${HEIGHT - 12}" text-anchor="middle">threads</text>`);
   out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="none" stroke="#333"/>`);
   out.push(`<line x1="${px(1)}" y1="${py(1)}" x2="${px(xMax)}" y2="${py(xMax)}" stroke="#999" stroke-dasharray="4 4"/>`);
-  series.forEach((s, i) => {
+  let legend = 0;
+  for (const s of series) {
     const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-    out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
+    out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
     for (const [x, y] of s.points) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
-    const ly = MARGIN.top + 10 + i * 20, lx = MARGIN.left + w + 12;
+    if (s.label === null) continue;
+    const ly = MARGIN.top + 10 + legend++ * 20, lx = MARGIN.left + w + 12;
     out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
     out.push(`<text x="${lx + 30}" y="${ly + 4}">${escape(s.label)}</text>`);
-  });
+  }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

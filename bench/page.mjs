@@ -2,13 +2,23 @@
 // bench/results/latest.json. Everything on the page comes from that object (its env carries
 // the date, the machine and the command line), so the same JSON always renders the same
 // page: test/generated.test.ts re-renders the committed JSON and compares.
-import { writeFileSync } from 'node:fs';
+//
+//   node bench/page.mjs    renders the page again from the committed latest.json (after a
+//                          change to this renderer; npm run bench renders it from its run)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { generatedHeader } from '../scripts/generated.mjs';
 
 export const PERFORMANCE_PAGE = new URL('../docs/performance.md', import.meta.url);
+const LATEST = new URL('results/latest.json', import.meta.url);
 
 // Rows that are ours or an anchor; every other implementation in `impls` is a peer.
 const NOT_PEERS = new Set(['ours', 'kernel', 'copy', 'floor']);
+
+/** The thread counts of the threads axis (none in runs from before it). */
+export function threadCounts(latest) {
+  return latest.threads ?? [];
+}
 
 export function fmtTime(ms) {
   if (ms === undefined) return '—';
@@ -35,7 +45,8 @@ export function operations(latest) {
 }
 
 export function peers(latest) {
-  return Object.keys(latest.impls).filter((impl) => !NOT_PEERS.has(impl));
+  const ours = new Set([...NOT_PEERS, ...threadCounts(latest).flatMap((n) => [`ours-${n}t`, `floor-${n}t`])]);
+  return Object.keys(latest.impls).filter((impl) => !ours.has(impl));
 }
 
 function speedTable(latest) {
@@ -55,6 +66,93 @@ function timesTable(latest, results) {
   const rows = results.flatMap((w) => operations(latest).filter((op) => w.ops[op]).map((op) =>
     [w.label, op, ...cols.map((c) => fmtTime(c === 'copy' ? w.ops.copy.copy.ms : w.ops[op][c]?.ms))]));
   return table(['workload', 'op', ...cols], rows);
+}
+
+/**
+ * The threads axis: per workload and op, one thread and each thread count, each with its
+ * time over its own floor (the same sweeps split across as many threads), the speed-up over
+ * one thread, and the floor's speed-up: where the floor stops scaling, memory bandwidth does.
+ */
+export function threadsSection(latest) {
+  const counts = threadCounts(latest);
+  const lines = ['## Threads', ''];
+  if (counts.length === 0) {
+    lines.push('Not measured by this run: it had no threads axis.');
+    return lines;
+  }
+  const head = ['workload', 'op', '1 thread', '× floor', ...counts.flatMap((n) => [`${n} threads`, '× floor', 'speed-up', 'floor\'s speed-up'])];
+  const rows = latest.workloads.flatMap((w) => operations(latest).flatMap((op) => {
+    const row = w.ops[op];
+    if (!row?.ours) return [];
+    return [[w.label, op, fmtTime(row.ours.ms), fmtRatio(row.ours.vsFloor), ...counts.flatMap((n) => {
+      const ours = row[`ours-${n}t`], floor = row[`floor-${n}t`];
+      return [fmtTime(ours?.ms), fmtRatio(ours?.vsFloor), fmtRatio(row.ours.ms / ours?.ms), fmtRatio(row.floor?.ms / floor?.ms)];
+    })]];
+  }));
+  lines.push(
+    `The layer on the simd-threads build with ${counts.join(', ')} threads (\`init({ threads })\`), and the floor split the same ` +
+      'way: each thread sweeps a contiguous share of the rows the kernels\' elementwise passes split, and every thread finishes a ' +
+      'sweep before the next starts. × floor is each time over the floor on as many threads; speed-up is the one-thread time over ' +
+      'the N-thread time, for ours and for the floor. Ops on fewer values than the split threshold run on one thread, and so does ' +
+      'their floor.',
+    '',
+    table(head, rows),
+  );
+  return lines;
+}
+
+/**
+ * Per layout and op, the smallest size from which the split runs faster than one thread at
+ * that size and every larger one measured; null where the largest size is not faster split.
+ */
+export function splitCrossover(rows, layout, op) {
+  const sizes = rows.filter((r) => r.layout === layout && r.op === op).sort((a, b) => a.values - b.values);
+  let from = null;
+  for (let i = sizes.length - 1; i >= 0 && sizes[i].split.ms < sizes[i].one.ms; i--) from = sizes[i].values;
+  return from;
+}
+
+const count = (n) => n.toLocaleString('en-US');
+
+/** The split threshold section: one thread against the split per size, and where splitting starts to pay. */
+export function splitSection(split) {
+  const lines = ['## The split threshold', ''];
+  if (!split) {
+    lines.push('Not measured by this run: full and `--quick` runs measure it, and `--only` runs that name `split-threshold`.');
+    return lines;
+  }
+  const layouts = [...new Set(split.rows.map((r) => r.layout))];
+  const ops = [...new Set(split.rows.map((r) => r.op))];
+  const keys = [...new Set(split.rows.map((r) => `${r.layout} ${r.values}`))];
+  const rows = keys.map((key) => {
+    const same = split.rows.filter((r) => `${r.layout} ${r.values}` === key);
+    return [`${same[0].layout} [${same[0].shape.join(', ')}]`, count(same[0].values), ...ops.map((op) => {
+      const r = same.find((candidate) => candidate.op === op);
+      return r ? `${fmtRatio(r.one.ms / r.split.ms)} (${fmtTime(r.one.ms)} → ${fmtTime(r.split.ms)})` : '—';
+    })];
+  });
+  const crossovers = layouts.map((layout) => `${layout} ${ops.map((op) => {
+    const from = splitCrossover(split.rows, layout, op);
+    return `${op} ${from === null ? 'never' : `from ${count(from)}`}`;
+  }).join(', ')}`);
+  const all = layouts.flatMap((layout) => ops.map((op) => splitCrossover(split.rows, layout, op)));
+  const largest = Math.max(...split.rows.map((r) => r.values));
+  const verdict = all.includes(null)
+    ? `Some ops are not faster on ${split.threads} threads even at ${count(largest)} values`
+    : `Every op on every layout measured is faster on ${split.threads} threads from ${count(Math.max(...all))} values on`;
+  lines.push(
+    `Each op on the kernels directly (the calls the layer makes), on the calling thread alone and split across ${split.threads} ` +
+      'threads of a pool, timed interleaved, best of the rounds. Each cell is the one-thread time over the split time ' +
+      '(above 1× the split is faster), then both times.',
+    '',
+    table(['shape', 'values', ...ops], rows),
+    '',
+    `Where splitting pays (the split is faster at that size and at every larger size measured): ${crossovers.join('; ')}. ` +
+      `${verdict}. \`MIN_SPLIT_VALUES\` (\`src/threads.ts\`), below which an op runs on the calling thread alone, is ` +
+      `${count(split.minSplitValues)}. On a shared machine the ratios near 1× move from run to run: read the crossover from a ` +
+      'run on a quiet machine.',
+  );
+  return lines;
 }
 
 // Issue 15's targets, on this shape and tfjs's wasm backend: a train step at least 20×
@@ -126,7 +224,7 @@ export function tfjsSection(tfjs) {
   return lines;
 }
 
-/** The page as Markdown: the header, then the tables bench/run.mjs prints, from `latest` alone. */
+/** The page as Markdown, from `latest` alone: the header, then the tables (bench/run.mjs prints the same page). */
 export function renderPerformancePage(latest) {
   const { env } = latest;
   const info = { cpu: env.cpu ?? 'unknown', cores: env.cpus, caches: env.caches ?? 'unknown', node: env.node, platform: env.platform };
@@ -152,6 +250,7 @@ export function renderPerformancePage(latest) {
   if (latest.sweep.length > 0) {
     lines.push('', '## Size sweep (BatchNorm1d [10, 10, L]), median time per call', '', timesTable(latest, latest.sweep));
   }
+  lines.push('', ...threadsSection(latest), '', ...splitSection(latest.split));
   lines.push('', '## What each column includes', '', ...Object.entries(latest.impls).map(([k, v]) => `- **${k}**: ${v}`));
   const unavailable = Object.entries(latest.unavailable);
   if (unavailable.length > 0) lines.push('', '## Unavailable', '', ...unavailable.map(([k, v]) => `- **${k}**: ${v}`));
@@ -161,6 +260,11 @@ export function renderPerformancePage(latest) {
   return `${lines.join('\n')}\n`;
 }
 
+/** Writes docs/performance.md from `latest` and returns the page. */
 export function writePerformancePage(latest) {
-  writeFileSync(PERFORMANCE_PAGE, renderPerformancePage(latest));
+  const page = renderPerformancePage(latest);
+  writeFileSync(PERFORMANCE_PAGE, page);
+  return page;
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) writePerformancePage(JSON.parse(readFileSync(LATEST, 'utf8')));

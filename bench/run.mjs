@@ -1,15 +1,18 @@
 // The benchmark suite: batchnorm-wasm against the physical limit (wasm memory.copy of the
 // same bytes), a plain JavaScript implementation, TensorFlow.js (wasm SIMD and cpu
 // backends), onnxruntime-web (wasm, inference) and, when scripts/bench_torch.py has been
-// run, PyTorch CPU with 1 and 2 threads; all in one process and one run.
+// run, PyTorch CPU with 1 and 2 threads; all in one process and one run. The threads axis
+// times the layer on 2 (4, 8) threads beside the floor split the same way
+// (bench/threaded-floor.mjs), and the split threshold section times each op on one and two
+// threads around MIN_SPLIT_VALUES (bench/split-threshold.mjs).
 //
-//   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100]
+//   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100,split-threshold]
 //
-// Prints Markdown tables and writes bench/results/latest.json, bench/results/sweep.svg,
-// bench/results/scaling.svg (the threads axis) and docs/performance.md (rendered from
-// latest.json by bench/page.mjs). A full run (no --quick, no --only) ends with the
-// TensorFlow.js layer and end-to-end rows (bench/tfjs-layer.mjs), stored as latest.json's
-// `tfjs` (null when the run leaves them out).
+// Writes bench/results/latest.json, bench/results/sweep.svg, bench/results/scaling.svg (the
+// threads axis) and docs/performance.md (rendered from latest.json by bench/page.mjs), and
+// prints that page. A full run (no --quick, no --only) ends with the TensorFlow.js layer and
+// end-to-end rows (bench/tfjs-layer.mjs), stored as latest.json's `tfjs` (null when the run
+// leaves them out).
 // A peer that cannot be loaded is reported as unavailable with the reason; it never stops
 // the run. Every time is the median of tinybench samples; calls shorter than BATCH_MS run
 // in batches and are divided back to one call.
@@ -20,13 +23,13 @@ import { Bench } from 'tinybench';
 import { init } from '../dist/index.node.js';
 // The facade's own layout rule and kernel dispatch, so the kernel-alone row times the very
 // call the layer makes.
-import { layoutOf, sizeOf } from '../dist/shape.js';
-import { Workspace, forwardTrain } from '../dist/ops.js';
-import { allocate, free } from '../dist/heap.js';
+import { MIN_SPLIT_VALUES, allocate, free, kernelOps, layoutOf, sizeOf, workspaceBytes } from './internals.mjs';
 import * as plain from './plain-js.mjs';
 import { batchNormModel } from './onnx-model.mjs';
 import { scalingChart, sweepChart } from './chart.mjs';
-import { fmtRatio, fmtTime, tfjsSection, writePerformancePage } from './page.mjs';
+import { writePerformancePage } from './page.mjs';
+import { FloorPool, elementwiseRows, floorPhases } from './threaded-floor.mjs';
+import { measureSplitThreshold } from './split-threshold.mjs';
 import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
@@ -34,13 +37,16 @@ const RESULTS = new URL('results/', HERE);
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
+// The id --only takes for the split threshold section.
+const SPLIT_ID = 'split-threshold';
 
 const CONFIG = QUICK
   ? { timeMs: 40, iterations: 5, warmupMs: 10, warmupIterations: 2, rounds: 1, slowCallMs: 150, slowSamples: 1, slowPeerElements: 1e5, sweepSizes: [1e3, 1e5, 1e7] }
   : { timeMs: 300, iterations: 15, warmupMs: 100, warmupIterations: 5, rounds: 3, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null };
-// batchnorm-wasm, memory.copy and the floors are timed in `rounds` interleaved rounds and keep the
-// round with the lowest median: the machine is shared, and a burst of someone else's work
-// during one task's samples would otherwise decide its row.
+// batchnorm-wasm, memory.copy and the floors (and the split threshold's two rows of each
+// size) are timed in `rounds` interleaved rounds and keep the round with the lowest median:
+// the machine is shared, and a burst of someone else's work during one task's samples would
+// otherwise decide its row.
 // --quick leaves out the calls that take seconds each (tfjs-cpu beyond slowPeerElements,
 // tfjs train steps beyond 1e6 elements) so that CI's smoke run stays under a minute.
 // Calls shorter than this run in batches, so the timer's own cost does not count.
@@ -70,6 +76,9 @@ const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
 const THREADS = [2, 4, 8].filter((n) => n === 2 || n <= os.availableParallelism());
 for (const n of THREADS) {
   IMPLS[`ours-${n}t`] = `batchnorm-wasm as ours, init({ threads: ${n} }): the simd-threads build, each op split across ${n} threads (docs/threads.md)`;
+  IMPLS[`floor-${n}t`] = `the floor's sweeps split across ${n} threads on one shared memory as the kernels split an elementwise pass, ` +
+    'each thread a contiguous share of the rows, all threads done with a sweep before the next (bench/threaded-floor.mjs); ' +
+    `on one thread below MIN_SPLIT_VALUES (${MIN_SPLIT_VALUES} values), as the kernels`;
 }
 
 const unavailable = {};
@@ -128,47 +137,90 @@ async function measure(fn, isAsync) {
 
 // ---- implementations: each returns { op: () => void | Promise<void> } for one workload ----
 
+// The floors: build/floors.wasm for one thread; build/floors-threads.wasm on one shared memory,
+// with a FloorPool per thread count of the threads axis. Each keeps one set of buffers,
+// grown to the largest workload.
 let floors = null;
-/** bench/floors.ts compiled by `npm run bench`: one set of buffers, grown to the largest workload. */
+let threadedFloors = null;
+const FLOORS_BUILT_BY = 'npm run bench builds it (asc --config bench/asconfig.json)';
+const THREADS_MAX_PAGES = 65536;
+
+function floorsWasm(name, impl) {
+  const file = new URL(`../build/${name}`, HERE);
+  if (!existsSync(file)) unavailable[impl] = `no build/${name}: ${FLOORS_BUILT_BY}`;
+  return existsSync(file) ? readFileSync(file) : null;
+}
+
 async function loadFloors() {
-  if (floors !== null || unavailable.floor) return floors;
-  const file = new URL('../build/floors.wasm', HERE);
-  if (!existsSync(file)) {
-    unavailable.floor = 'no build/floors.wasm: npm run bench builds it (asc --config bench/asconfig.json)';
-    return null;
-  }
+  const bytes = floorsWasm('floors.wasm', 'floor');
+  if (bytes === null) return;
   try {
-    const { instance } = await WebAssembly.instantiate(readFileSync(file), { env: { abort() { throw new Error('floors.wasm aborted'); } } });
-    floors = { k: instance.exports, capacity: 0 };
+    const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('floors.wasm aborted'); } } });
+    floors = { exports: instance.exports, memory: instance.exports.memory };
   } catch (error) {
     // floors.wasm is SIMD code; an engine without wasm SIMD runs the rest of the bench.
     unavailable.floor = `build/floors.wasm failed to load: ${error.message}`;
   }
-  return floors;
+}
+
+async function loadThreadedFloors(threadCounts) {
+  if (threadCounts.length === 0) return;
+  const impls = threadCounts.map((n) => `floor-${n}t`);
+  const bytes = floorsWasm('floors-threads.wasm', impls.join(', '));
+  if (bytes === null) return;
+  try {
+    const module = await WebAssembly.compile(bytes);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: THREADS_MAX_PAGES, shared: true });
+    const pools = {};
+    for (const n of threadCounts) pools[n] = await FloorPool.start(module, memory, n);
+    threadedFloors = { memory, pools };
+  } catch (error) {
+    unavailable[impls.join(', ')] = `build/floors-threads.wasm failed to start: ${error.message}`;
+  }
+}
+
+/** x, y, dy, dx of L's size in a floor's memory, written once so every page is real memory. */
+function floorBuffers(memory, L) {
+  const bytes = Math.ceil(L.size / 4) * 16, base = 65536, need = base + 4 * bytes;
+  const have = memory.buffer.byteLength;
+  if (need > have) memory.grow(Math.ceil((need - have) / 65536));
+  const [x, y, dy, dx] = [0, 1, 2, 3].map((i) => base + i * bytes);
+  new Float32Array(memory.buffer, x, L.size).set(random(L.size, 1));
+  new Float32Array(memory.buffer, dy, L.size).set(random(L.size, 2));
+  new Float32Array(memory.buffer, y, L.size).fill(0);
+  new Float32Array(memory.buffer, dx, L.size).fill(0);
+  return { x, y, dy, dx };
+}
+
+/** Each op's sweeps on the calling thread: one call into the floors' exports. */
+function floorCalls(exports, b, n) {
+  return {
+    'forward-train': () => exports.forwardTrain(b.x, b.y, n),
+    'forward-eval': () => exports.copyLoop(b.y, b.x, n),
+    backward: () => exports.backward(b.x, b.dy, b.dx, n),
+    'train-step': () => exports.trainStep(b.x, b.y, b.dy, b.dx, n),
+  };
 }
 
 function floorTasks(L) {
-  if (!floors) return null;
-  const { k } = floors;
-  const n = Math.ceil(L.size / 16) * 16, bytes = n * 4, base = 65536;
-  const need = base + 4 * bytes;
-  if (need > floors.capacity) {
-    const have = k.memory.buffer.byteLength;
-    if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
-    floors.capacity = need;
-  }
-  const [x, y, dy, dx] = [0, 1, 2, 3].map((i) => base + i * bytes);
-  // Written once so every page is real memory (untouched pages all read the zero page).
-  new Float32Array(k.memory.buffer, x, n).set(random(L.size, 1));
-  new Float32Array(k.memory.buffer, dy, n).set(random(L.size, 2));
-  new Float32Array(k.memory.buffer, y, n).fill(0);
-  new Float32Array(k.memory.buffer, dx, n).fill(0);
-  return {
-    'forward-train': () => k.forwardTrain(x, y, n),
-    'forward-eval': () => k.copyLoop(y, x, n),
-    backward: () => k.backward(x, dy, dx, n),
-    'train-step': () => k.trainStep(x, y, dy, dx, n),
-  };
+  return floors ? floorCalls(floors.exports, floorBuffers(floors.memory, L), L.size) : null;
+}
+
+/**
+ * Each op's sweeps split across the pool of n threads as the kernels split L, or on the
+ * calling thread where the kernels would not split (fewer than MIN_SPLIT_VALUES values).
+ * `kernels`: a kernel instance, for the row unit and the short-row limit the split uses.
+ */
+function threadedFloorTasks(n, L, kernels) {
+  const pool = threadedFloors?.pools[n];
+  if (!pool) return null;
+  const b = floorBuffers(threadedFloors.memory, L);
+  if (L.size < MIN_SPLIT_VALUES) return floorCalls(pool.exports, b, L.size);
+  const split = elementwiseRows(L, { rowUnit: Number(kernels.ROW_UNIT.value), shortRow: Number(kernels.SHORT_ROW.value) });
+  return Object.fromEntries(OPS.map((op) => {
+    const phases = floorPhases(op, b);
+    return [op, () => pool.run(phases, split)];
+  }));
 }
 
 function oursTasks(rt, w, L) {
@@ -183,8 +235,7 @@ function oursTasks(rt, w, L) {
   const dx = rt.tensor(w.shape);
   bn.forward(x, y);
   const k = rt.kernels;
-  const ws = new Workspace(allocate(rt, Workspace.bytes(L.C), 'bench'), L.C);
-  const params = { weight: bn.weight.ptr, bias: bn.bias.ptr, runningMean: bn.runningMean.ptr, runningVar: bn.runningVar.ptr };
+  const ws = allocate(rt, workspaceBytes(L.C), 'bench');
   const tasks = {
     'forward-train': () => { bn.training = true; bn.forward(x, y); },
     'forward-eval': () => { bn.training = false; bn.forward(x, y); },
@@ -192,12 +243,15 @@ function oursTasks(rt, w, L) {
     backward: () => { bn.backward(dy, dx, { retainGraph: true }); },
     'train-step': () => { bn.training = true; bn.forward(x, y); bn.backward(dy, dx); },
   };
-  const kernel = { 'forward-train': () => forwardTrain(k, L, x.ptr, y.ptr, params, MOMENTUM, EPS, ws) };
+  const kernelForwardTrain = kernelOps(k, L, {
+    x: x.ptr, y: y.ptr, weight: bn.weight.ptr, bias: bn.bias.ptr, runningMean: bn.runningMean.ptr, runningVar: bn.runningVar.ptr, ws,
+  }, MOMENTUM, EPS)['forward-train'];
+  const kernel = { 'forward-train': kernelForwardTrain };
   const copy = { copy: () => k.copy(y.ptr, x.ptr, L.size * 4) };
   const dispose = () => {
     for (const t of [x, dy, y, dx]) t.dispose();
     bn.dispose();
-    free(rt, ws.ptr, Workspace.bytes(L.C));
+    free(rt, ws, workspaceBytes(L.C));
   };
   return { tasks, kernel, copy, dispose, prepare: { backward: () => { bn.training = true; bn.forward(x, y); } } };
 }
@@ -308,8 +362,12 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
   const ours = oursTasks(rt, w, L);
-  const split = Object.entries(threaded).map(([n, trt]) => [`ours-${n}t`, oursTasks(trt, w, L)]);
-  const floor = impls.includes('floor') ? floorTasks(L) : null;
+  const withFloor = impls.includes('floor');
+  // Each thread count's layer and floor, timed one after the other.
+  const split = Object.entries(threaded).map(([n, trt]) => ({
+    impl: `ours-${n}t`, tasks: oursTasks(trt, w, L), floorImpl: `floor-${n}t`, floor: withFloor ? threadedFloorTasks(n, L, rt.kernels) : null,
+  }));
+  const floor = withFloor ? floorTasks(L) : null;
   const rounds = {};
   const keep = (key, m) => (rounds[key] ??= []).push(m);
   for (let round = 0; round < CONFIG.rounds; round++) {
@@ -317,9 +375,10 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
     for (const op of ops) {
       ours.prepare[op]?.();
       keep(op, await measure(ours.tasks[op], false));
-      for (const [impl, t] of split) {
-        t.prepare[op]?.();
-        keep(`${impl} ${op}`, await measure(t.tasks[op], false));
+      for (const t of split) {
+        t.tasks.prepare[op]?.();
+        keep(`${t.impl} ${op}`, await measure(t.tasks.tasks[op], false));
+        if (t.floor) keep(`${t.floorImpl} ${op}`, await measure(t.floor[op], false));
       }
       if (floor) keep(`floor ${op}`, await measure(floor[op], false));
     }
@@ -332,9 +391,10 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   };
   record('copy', 'copy', best('copy'));
   for (const op of ops) record(op, 'ours', best(op));
-  for (const [impl, t] of split) {
-    for (const op of ops) record(op, impl, best(`${impl} ${op}`));
-    t.dispose();
+  for (const t of split) {
+    for (const op of ops) record(op, t.impl, best(`${t.impl} ${op}`));
+    if (t.floor) for (const op of ops) record(op, t.floorImpl, best(`${t.floorImpl} ${op}`));
+    t.tasks.dispose();
   }
   if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
   if (rounds.kernel) record('forward-train', 'kernel', best('kernel'));
@@ -378,7 +438,7 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   return result;
 }
 
-function summarize(result) {
+function summarize(result, threadCounts = []) {
   const copy = result.ops.copy.copy.ms;
   for (const op of OPS) {
     const row = result.ops[op];
@@ -389,35 +449,12 @@ function summarize(result) {
     if (row.floor) row.ours.vsFloor = ours / row.floor.ms;
     row.ours.speedup = {};
     for (const peer of PEERS) if (row[peer]) row.ours.speedup[peer] = row[peer].ms / ours;
-  }
-}
-
-function mainTable(results) {
-  const head = ['workload', 'op', 'batchnorm-wasm', 'GB/s', '× copy', '× floor', ...PEERS.map((p) => `vs ${p}`)];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const r of results) {
-    for (const op of OPS) {
-      const o = r.ops[op]?.ours;
-      if (!o) continue;
-      const cells = [r.label, op, fmtTime(o.ms), o.gbps.toFixed(1), fmtRatio(o.vsCopy), fmtRatio(o.vsFloor), ...PEERS.map((p) => fmtRatio(o.speedup[p]))];
-      lines.push(`| ${cells.join(' | ')} |`);
+    // Each thread count against its own floor: the same sweeps split across as many threads.
+    for (const n of threadCounts) {
+      const split = row[`ours-${n}t`], floor = row[`floor-${n}t`];
+      if (split && floor) split.vsFloor = split.ms / floor.ms;
     }
   }
-  return lines.join('\n');
-}
-
-function timesTable(results, impls) {
-  const cols = ['copy', 'ours', ...impls.filter((i) => i !== 'ours' && i !== 'copy')];
-  const head = ['workload', 'op', ...cols];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const r of results) {
-    for (const op of OPS) {
-      if (!r.ops[op]) continue;
-      const cells = cols.map((c) => (c === 'copy' ? fmtTime(r.ops.copy.copy.ms) : fmtTime(r.ops[op][c]?.ms)));
-      lines.push(`| ${[r.label, op, ...cells].join(' | ')} |`);
-    }
-  }
-  return lines.join('\n');
 }
 
 /** bench/tfjs-layer.mjs's rows on full runs; null when the run leaves them out or tfjs cannot load. */
@@ -435,6 +472,16 @@ async function tfjsRows() {
   return rows;
 }
 
+/** The split threshold section, or null where this run leaves it out (--only without it, no SIMD). */
+async function splitRows(simd) {
+  if ((ONLY && !ONLY.includes(SPLIT_ID)) || !simd) return null;
+  const split = await measureSplitThreshold({
+    measure: (fn) => measure(fn, false), rounds: CONFIG.rounds, momentum: MOMENTUM, eps: EPS, fill: random,
+  });
+  process.stderr.write('  split threshold done\n');
+  return split;
+}
+
 async function main() {
   const spec = JSON.parse(readFileSync(new URL('workloads.json', HERE), 'utf8'));
   const rt = await init({ threads: 1 });
@@ -442,17 +489,21 @@ async function main() {
   // Started (and warmed by each measurement's warm-up) before any timing.
   const threaded = {};
   if (rt.simd) for (const n of THREADS) threaded[n] = await init({ threads: n });
+  const threadCounts = Object.keys(threaded).map(Number);
   await loadFloors();
+  await loadThreadedFloors(threadCounts);
   const torch = loadTorch();
   const started = performance.now();
-  const all = ['ours', ...Object.keys(threaded).map((n) => `ours-${n}t`), 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+  const all = ['ours', ...threadCounts.flatMap((n) => [`ours-${n}t`, `floor-${n}t`]), 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
   const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
   const results = [];
   for (const w of workloads) {
     results.push(await runWorkload(rt, w, OPS, all, torch, threaded));
-    summarize(results.at(-1));
+    summarize(results.at(-1), threadCounts);
     process.stderr.write(`  ${w.id} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
+  for (const pool of Object.values(threadedFloors?.pools ?? {})) await pool.dispose();
+  for (const trt of Object.values(threaded)) trt.dispose();
   const sweepImpls = ['ours', 'copy', 'floor', 'js', 'tfjs-wasm', 'torch-1'];
   const sweep = [];
   for (const w of spec.sweep) {
@@ -462,6 +513,7 @@ async function main() {
     summarize(sweep.at(-1));
   }
   process.stderr.write(`  sweep done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  const split = await splitRows(rt.simd);
   const tfjs = await tfjsRows();
 
   const env = {
@@ -470,55 +522,23 @@ async function main() {
     torch: torch ? { version: torch.torch, date: torch.date, quick: torch.quick } : null,
     caches: machine().caches, command: ['npm run bench', ...(args.length > 0 ? ['--', ...args] : [])].join(' '),
   };
-  const out = { env, impls: IMPLS, traffic: TRAFFIC, unavailable, skipped: [...skipped], workloads: results, sweep, tfjs };
+  const out = {
+    env, impls: IMPLS, traffic: TRAFFIC, threads: threadCounts, unavailable, skipped: [...skipped], workloads: results, sweep, split, tfjs,
+  };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
-  if (sweep.length > 1) writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
-  const threadCounts = Object.keys(threaded).map(Number);
-  if (threadCounts.length > 0) writeFileSync(new URL('scaling.svg', RESULTS), scalingChart(results, threadCounts));
-  writePerformancePage(out);
-  for (const trt of Object.values(threaded)) trt.dispose();
-
-  const print = (s = '') => process.stdout.write(`${s}\n`);
-  print(`# batchnorm-wasm benchmark${QUICK ? ' (--quick)' : ''}`);
-  print();
-  print(`${env.date}, Node ${env.node} (V8 ${env.v8}), ${env.cpus} × ${env.cpu}, load ${env.loadavg.map((l) => l.toFixed(2)).join(' ')}; ` +
-    `medians of tinybench samples (batchnorm-wasm, copy and floor: the best of ${CONFIG.rounds} interleaved rounds); ${rt.simd ? 'SIMD' : 'scalar'} build.`);
-  print();
-  print('Speedup = peer time / batchnorm-wasm time; × copy = time / wasm memory.copy of the input\'s bytes; ' +
-    '× floor = time / the op\'s memory sweeps without arithmetic (bench/floors.ts); ' +
-    'GB/s counts the bytes the op must move (forward 2×, backward 3×, train step 5× the input).');
-  print();
-  print(mainTable(results));
-  print();
-  print('## Median time per call');
-  print();
-  print(timesTable(results, all));
-  if (sweep.length) {
-    print();
-    print('## Size sweep (BatchNorm1d [10, 10, L]), median time per call');
-    print();
-    print(timesTable(sweep, sweepImpls));
+  const wrote = ['bench/results/latest.json', 'docs/performance.md'];
+  if (sweep.length > 1) {
+    writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
+    wrote.push('bench/results/sweep.svg');
   }
-  print();
-  print('## What each row includes');
-  print();
-  for (const [k, v] of Object.entries(IMPLS)) print(`- **${k}**: ${v}`);
-  const missing = Object.entries(unavailable);
-  if (missing.length) {
-    print();
-    print('## Unavailable');
-    print();
-    for (const [k, v] of missing) print(`- **${k}**: ${v}`);
+  if (threadCounts.length > 0 && results.length > 0) {
+    writeFileSync(new URL('scaling.svg', RESULTS), scalingChart(results, threadCounts));
+    wrote.push('bench/results/scaling.svg');
   }
-  if (skipped.size) {
-    print();
-    print(`Left out by --quick: ${[...skipped].join('; ')}.`);
-  }
-  print();
-  print(tfjsSection(tfjs).join('\n'));
-  print();
-  print(`Wrote bench/results/latest.json${sweep.length > 1 ? ', bench/results/sweep.svg' : ''}${threadCounts.length > 0 ? ', bench/results/scaling.svg' : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  // The page is what the run prints: one renderer for both.
+  process.stdout.write(writePerformancePage(out));
+  process.stderr.write(`Wrote ${wrote.join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s.\n`);
 }
 
 await main();

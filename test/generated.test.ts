@@ -13,7 +13,7 @@ import { repoRoot } from './portability/packed.js';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { GENERATED_MARK } from '../scripts/generated.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
-import { renderPerformancePage, tfjsSection } from '../bench/page.mjs';
+import { peers, renderPerformancePage, splitCrossover, splitSection, tfjsSection, threadsSection } from '../bench/page.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { renderTfjsMnistPage } from '../experiments/lib/tfjs-report.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
@@ -116,6 +116,74 @@ describe('docs/performance.md: the TensorFlow.js section', () => {
     for (const absent of [null, undefined]) {
       expect((tfjsSection(absent) as string[]).join('\n')).toContain('Not measured by this run');
     }
+  });
+});
+
+describe('docs/performance.md: the threads axis and the split threshold (synthetic rows)', () => {
+  const latest = {
+    impls: { ours: '', kernel: '', copy: '', floor: '', js: '', 'ours-2t': '', 'floor-2t': '' },
+    traffic: { 'forward-train': 2, backward: 3 },
+    threads: [2],
+    workloads: [{
+      label: 'BatchNorm2d [8,4,4,4]',
+      ops: {
+        'forward-train': { ours: { ms: 2, vsFloor: 1.25 }, floor: { ms: 1.6 }, 'ours-2t': { ms: 1.25, vsFloor: 1.25 }, 'floor-2t': { ms: 1 } },
+        backward: { ours: { ms: 3, vsFloor: 1.5 }, floor: { ms: 2 }, 'ours-2t': { ms: 3.2, vsFloor: 2 }, 'floor-2t': { ms: 1.6 } },
+      },
+    }],
+  };
+  const row = (layout: string, values: number, op: string, one: number, split: number): object => ({
+    layout, shape: layout === 'planar' ? [values / 4096, 16, 16, 16] : [values / 256, 256], values, op, one: { ms: one }, split: { ms: split },
+  });
+  // planar forward-train pays from 16,384; planar backward pays at 8,192, not at 16,384, again
+  // at 32,768; interleaved forward-train does not pay at the largest size.
+  const rows = [
+    row('planar', 8192, 'forward-train', 0.01, 0.02), row('planar', 8192, 'backward', 0.02, 0.01),
+    row('planar', 16384, 'forward-train', 0.03, 0.025), row('planar', 16384, 'backward', 0.04, 0.05),
+    row('planar', 32768, 'forward-train', 0.06, 0.03), row('planar', 32768, 'backward', 0.08, 0.05),
+    row('interleaved', 8192, 'forward-train', 0.01, 0.02), row('interleaved', 8192, 'backward', 0.02, 0.03),
+    row('interleaved', 16384, 'forward-train', 0.03, 0.025), row('interleaved', 16384, 'backward', 0.04, 0.03),
+    row('interleaved', 32768, 'forward-train', 0.06, 0.07), row('interleaved', 32768, 'backward', 0.08, 0.05),
+  ];
+  const split = { threads: 2, minSplitValues: 16384, rows };
+
+  it('renders each thread count beside one thread: times, each over its own floor, our speed-up and the floor\'s', () => {
+    expect((threadsSection(latest) as string[]).join('\n')).toContain([
+      '| workload | op | 1 thread | × floor | 2 threads | × floor | speed-up | floor\'s speed-up |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| BatchNorm2d [8,4,4,4] | forward-train | 2.00 ms | 1.25× | 1.25 ms | 1.25× | 1.60× | 1.60× |',
+      '| BatchNorm2d [8,4,4,4] | backward | 3.00 ms | 1.50× | 3.20 ms | 2.00× | 0.94× | 1.25× |',
+    ].join('\n'));
+    expect((threadsSection({ ...latest, threads: undefined }) as string[]).join('\n')).toContain('Not measured by this run');
+  });
+
+  it('counts the threaded rows as ours, not as peers', () => {
+    expect(peers(latest)).toEqual(['js']);
+  });
+
+  it('finds the crossover: the smallest size from which the split is faster at every larger size', () => {
+    expect(splitCrossover(rows, 'planar', 'forward-train')).toBe(16384);
+    expect(splitCrossover(rows, 'planar', 'backward')).toBe(32768);
+    expect(splitCrossover(rows, 'interleaved', 'forward-train')).toBe(null);
+    expect(splitCrossover(rows, 'interleaved', 'backward')).toBe(16384);
+  });
+
+  it('renders the ratio and both times per size, and says where splitting pays against MIN_SPLIT_VALUES', () => {
+    const text = (splitSection(split) as string[]).join('\n');
+    expect(text).toContain([
+      '| shape | values | forward-train | backward |',
+      '| --- | --- | ---: | ---: |',
+      '| planar [2, 16, 16, 16] | 8,192 | 0.50× (10.0 µs → 20.0 µs) | 2.00× (20.0 µs → 10.0 µs) |',
+      '| planar [4, 16, 16, 16] | 16,384 | 1.20× (30.0 µs → 25.0 µs) | 0.80× (40.0 µs → 50.0 µs) |',
+      '| planar [8, 16, 16, 16] | 32,768 | 2.00× (60.0 µs → 30.0 µs) | 1.60× (80.0 µs → 50.0 µs) |',
+      '| interleaved [32, 256] | 8,192 | 0.50× (10.0 µs → 20.0 µs) | 0.67× (20.0 µs → 30.0 µs) |',
+    ].join('\n'));
+    expect(text).toContain('planar forward-train from 16,384, backward from 32,768; interleaved forward-train never, backward from 16,384. ' +
+      'Some ops are not faster on 2 threads even at 32,768 values. `MIN_SPLIT_VALUES` (`src/threads.ts`), below which an op runs on ' +
+      'the calling thread alone, is 16,384.');
+    const paying = { ...split, rows: rows.map((r) => ({ ...r, split: { ms: (r as { values: number }).values >= 16384 ? 0.001 : 1 } })) };
+    expect((splitSection(paying) as string[]).join('\n')).toContain('Every op on every layout measured is faster on 2 threads from 16,384 values on.');
+    for (const absent of [null, undefined]) expect((splitSection(absent) as string[]).join('\n')).toContain('Not measured by this run');
   });
 });
 
