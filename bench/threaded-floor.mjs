@@ -9,15 +9,18 @@
 import { Worker } from 'node:worker_threads';
 import { waitForChange } from './internals.mjs';
 
-/** Each op's sweeps in order: an export of floors.ts and the buffers it takes before n. */
+// Each op's sweeps in order, as floors.ts's forwardTrain, copyLoop, backward and trainStep
+// make them on one thread: an export of floors.ts and the buffers it takes before n.
+const TRAIN = [['sum', 'x'], ['copyLoop', 'y', 'x']];
+const BACKWARD = [['sum2', 'x', 'dy'], ['add', 'dx', 'x', 'dy']];
 export const FLOOR_PHASES = {
-  'forward-train': [['sum', 'x'], ['copyLoop', 'y', 'x']],
+  'forward-train': TRAIN,
   'forward-eval': [['copyLoop', 'y', 'x']],
-  backward: [['sum2', 'x', 'dy'], ['add', 'dx', 'x', 'dy']],
-  'train-step': [['sum', 'x'], ['copyLoop', 'y', 'x'], ['sum2', 'x', 'dy'], ['add', 'dx', 'x', 'dy']],
+  backward: BACKWARD,
+  'train-step': [...TRAIN, ...BACKWARD],
 };
 // The control block names a sweep by its index here.
-const SWEEPS = ['sum', 'sum2', 'copyLoop', 'add'];
+const SWEEPS = [...new Set(Object.values(FLOOR_PHASES).flat().map(([sweep]) => sweep))];
 
 /** Rows [first, end) of part `part` of `parts` over `rows` rows in units of `unit`: assembly/parts.ts partRows. */
 export function partRows(rows, unit, part, parts) {
