@@ -14,14 +14,16 @@
 // backward needs; m2 is f64[C], Σ(x − mean)².
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 //
-// The phases (see parts.ts): training is f32_bn_forward_train_*_reduce (statistics and
-// coefficients of a part's channels) then f32_bn_apply_* (a part's rows); eval and the
+// The phases (see parts.ts): planar training is f32_bn_forward_train_planar_reduce
+// (statistics and coefficients of a part's channels) then f32_bn_apply_planar (a part's
+// rows); interleaved training is f32_bn_stats_interleaved (a part's row groups), then
+// f32_bn_forward_train_interleaved_fold, then f32_bn_apply_interleaved; eval and the
 // elementwise half of sync batch norm fold their coefficients per channel
 // (f32_bn_fold_running, f32_bn_fold_batch) then apply.
 
 import { COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2 } from "./limits";
 import { EXPANDED_COEF, partChannelsEach, partEnd, partFirst, partRows } from "./parts";
-import { planarStats, interleavedStats } from "./stats";
+import { mergeGroupStats, planarStats } from "./stats";
 import { about, aboutf, expandColumns } from "./vec";
 
 // @ts-ignore: decorator
@@ -262,11 +264,16 @@ export function f32_bn_forward_train_planar_reduce(
   finishTrain(C, partFirst, partEnd, <f64>N * <f64>S, mean, m2, invstd, weight, bias, runMean, runVar, momentum, eps, coef);
 }
 
-export function f32_bn_forward_train_interleaved_reduce(
-  x: usize, R: i32, C: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64,
-  mean: usize, m2: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
+// Interleaved training splits its reduction by row groups, so the per-channel work waits
+// for all of them: f32_bn_stats_interleaved, then this phase (the groups merged, then the
+// invstd, running stats and coefficients of this part's channels), then
+// f32_bn_apply_interleaved(x, y, R, C, coef).
+export function f32_bn_forward_train_interleaved_fold(
+  R: i32, C: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64,
+  mean: usize, m2: usize, groups: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  interleavedStats(x, R, C, mean, m2, scratch, part, parts);
+  partChannelsEach(C, part, parts);
+  mergeGroupStats(R, C, mean, m2, groups, partFirst, partEnd);
   finishTrain(C, partFirst, partEnd, <f64>R, mean, m2, invstd, weight, bias, runMean, runVar, momentum, eps, coef);
 }
 
