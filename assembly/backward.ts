@@ -481,14 +481,20 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
 }
 
 // Interleaved: this part's rows; in L2, four rows at a time share each load of the
-// coefficients (see L2_BYTES).
+// coefficients (see L2_BYTES). Where every shift is 0 the subtraction is skipped.
 function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
-  const step = <usize>C << 2;
   const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
   partRows(R, ROW_UNIT, part, parts);
-  let r = partFirst;
-  const end = partEnd, skip = <usize>r * step;
+  if (anyNonZero(coef, C)) elemtInterleavedRows(dy, x, dx, C, coef, partFirst, partEnd, rows4, true);
+  else elemtInterleavedRows(dy, x, dx, C, coef, partFirst, partEnd, rows4, false);
+}
+
+// Rows [r, end); `centred` is a constant at each call.
+// @ts-ignore: decorator
+@inline
+function elemtInterleavedRows(dy: usize, x: usize, dx: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool, centred: bool): void {
+  const step = <usize>C << 2, skip = <usize>r * step;
   dy += skip;
   x += skip;
   dx += skip;
@@ -497,18 +503,17 @@ function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: 
     for (; r + 4 <= end; r += 4, dy += step << 2, x += step << 2, dx += step << 2) {
       for (let c = 0; c < C4; c += 4) {
         const o = <usize>c << 2, at = coef + o;
-        const m = v128.load(at), k = v128.load(at + step), p = v128.load(at + (step << 1)), q = v128.load(at + step * 3);
+        const k = v128.load(at + step), p = v128.load(at + (step << 1)), q = v128.load(at + step * 3);
         const g = dy + o, v = x + o, d = dx + o;
-        v128.store(d, f32x4.add(f32x4.add(f32x4.mul(v128.load(g), k), q), f32x4.mul(f32x4.sub(v128.load(v), m), p)));
-        v128.store(d + step, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step), k), q), f32x4.mul(f32x4.sub(v128.load(v + step), m), p)));
-        v128.store(d + (step << 1), f32x4.add(f32x4.add(f32x4.mul(v128.load(g + (step << 1)), k), q), f32x4.mul(f32x4.sub(v128.load(v + (step << 1)), m), p)));
-        v128.store(d + step * 3, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step * 3), k), q), f32x4.mul(f32x4.sub(v128.load(v + step * 3), m), p)));
+        v128.store(d, f32x4.add(f32x4.add(f32x4.mul(v128.load(g), k), q), f32x4.mul(aboutAt(v128.load(v), at, centred), p)));
+        v128.store(d + step, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step), k), q), f32x4.mul(aboutAt(v128.load(v + step), at, centred), p)));
+        v128.store(d + (step << 1), f32x4.add(f32x4.add(f32x4.mul(v128.load(g + (step << 1)), k), q), f32x4.mul(aboutAt(v128.load(v + (step << 1)), at, centred), p)));
+        v128.store(d + step * 3, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step * 3), k), q), f32x4.mul(aboutAt(v128.load(v + step * 3), at, centred), p)));
       }
-      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef, true);
+      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef, centred);
     }
   }
-  if (anyNonZero(coef, C)) for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, true);
-  else for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, false);
+  for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, centred);
 }
 
 // Channels [c0, C) of one interleaved row; `centred` false: every shift is 0 (not read).
