@@ -1,6 +1,7 @@
 // The size-sweep chart: time per call against elements, both axes logarithmic, one line per
 // implementation and operation. Plain SVG, written by hand: no chart library needed to
 // draw a few polylines.
+import { floorOnOneThread } from './page.mjs';
 
 const WIDTH = 720;
 const HEIGHT = 440;
@@ -66,18 +67,18 @@ const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b
 /**
  * The scaling chart: each workload's train-step speed-up over one thread (ours / ours-Nt),
  * against the thread count, with perfect scaling as a grey line, and dashed in the same
- * colour the floor's speed-up (floor / floor-Nt: the same sweeps split the same way). Where
+ * colour the floor's speed-up (floor-1t / floor-Nt: the same sweeps split the same way). Where
  * the floor's line flattens, memory bandwidth stops both; where ours stays below its floor's,
  * the part of the op that does not split (or its synchronisation) does.
  */
 export function scalingChart(results, threads, op = 'train-step') {
   const counts = [1, ...threads];
-  const speedups = (r, ours, split) => counts
-    .filter((n) => n === 1 || (r.ops[op]?.[ours] && r.ops[op]?.[split(n)]))
-    .map((n) => [n, n === 1 ? 1 : r.ops[op][ours].ms / r.ops[op][split(n)].ms]);
+  const speedups = (r, one, split) => counts
+    .filter((n) => n === 1 || (one(r.ops[op] ?? {}) && r.ops[op]?.[split(n)]))
+    .map((n) => [n, n === 1 ? 1 : one(r.ops[op]).ms / r.ops[op][split(n)].ms]);
   const series = results.flatMap((r, i) => [
-    { label: r.label, color: PALETTE[i % PALETTE.length], points: speedups(r, 'ours', (n) => `ours-${n}t`) },
-    { label: null, color: PALETTE[i % PALETTE.length], dash: '5 4', points: speedups(r, 'floor', (n) => `floor-${n}t`) },
+    { label: r.label, color: PALETTE[i % PALETTE.length], points: speedups(r, (row) => row.ours, (n) => `ours-${n}t`) },
+    { label: null, color: PALETTE[i % PALETTE.length], dash: '5 4', points: speedups(r, floorOnOneThread, (n) => `floor-${n}t`) },
   ]).filter((s) => s.points.length > 1);
   const xMax = Math.max(...counts);
   const yMax = Math.max(xMax, ...series.flatMap((s) => s.points.map((p) => p[1])));

@@ -45,7 +45,7 @@ export function operations(latest) {
 }
 
 export function peers(latest) {
-  const ours = new Set([...NOT_PEERS, ...threadCounts(latest).flatMap((n) => [`ours-${n}t`, `floor-${n}t`])]);
+  const ours = new Set([...NOT_PEERS, 'floor-1t', ...threadCounts(latest).flatMap((n) => [`ours-${n}t`, `floor-${n}t`])]);
   return Object.keys(latest.impls).filter((impl) => !ours.has(impl));
 }
 
@@ -68,6 +68,11 @@ function timesTable(latest, results) {
   return table(['workload', 'op', ...cols], rows);
 }
 
+/** The floor's one-thread time for its speed-up: on the same shared-memory build as its split rows where measured. */
+export function floorOnOneThread(row) {
+  return row['floor-1t'] ?? row.floor;
+}
+
 /**
  * The threads axis: per workload and op, one thread and each thread count, each with its
  * time over its own floor (the same sweeps split across as many threads), the speed-up over
@@ -86,15 +91,15 @@ export function threadsSection(latest) {
     if (!row?.ours) return [];
     return [[w.label, op, fmtTime(row.ours.ms), fmtRatio(row.ours.vsFloor), ...counts.flatMap((n) => {
       const ours = row[`ours-${n}t`], floor = row[`floor-${n}t`];
-      return [fmtTime(ours?.ms), fmtRatio(ours?.vsFloor), fmtRatio(row.ours.ms / ours?.ms), fmtRatio(row.floor?.ms / floor?.ms)];
+      return [fmtTime(ours?.ms), fmtRatio(ours?.vsFloor), fmtRatio(row.ours.ms / ours?.ms), fmtRatio(floorOnOneThread(row)?.ms / floor?.ms)];
     })]];
   }));
   lines.push(
     `The layer on the simd-threads build with ${counts.join(', ')} threads (\`init({ threads })\`), and the floor split the same ` +
       'way: each thread sweeps a contiguous share of the rows the kernels\' elementwise passes split, and every thread finishes a ' +
       'sweep before the next starts. × floor is each time over the floor on as many threads; speed-up is the one-thread time over ' +
-      'the N-thread time, for ours and for the floor. Ops on fewer values than the split threshold run on one thread, and so does ' +
-      'their floor.',
+      'the N-thread time, for ours and for the floor (whose one-thread time is floor-1t, the same shared-memory build on one ' +
+      'thread, where the run has it). Ops on fewer values than the split threshold run on one thread, and so does their floor.',
     '',
     table(head, rows),
   );

@@ -74,6 +74,8 @@ const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
 // The threads axis: batchnorm-wasm's layer on the simd-threads build with 2 threads, and 4 and
 // 8 where the machine has that many logical cores (more threads than cores only shares them).
 const THREADS = [2, 4, 8].filter((n) => n === 2 || n <= os.availableParallelism());
+IMPLS['floor-1t'] = 'the floor on build/floors-threads.wasm (shared memory) on the calling thread alone: the one-thread time ' +
+  'the floor-Nt rows\' speed-up is taken from, since V8 runs some of these sweeps slower on shared memory than on floors.wasm\'s own';
 for (const n of THREADS) {
   IMPLS[`ours-${n}t`] = `batchnorm-wasm as ours, init({ threads: ${n} }): the simd-threads build, each op split across ${n} threads (docs/threads.md)`;
   IMPLS[`floor-${n}t`] = `the floor's sweeps split across ${n} threads on one shared memory as the kernels split an elementwise pass, ` +
@@ -207,20 +209,22 @@ function floorTasks(L) {
 }
 
 /**
- * Each op's sweeps split across the pool of n threads as the kernels split L, or on the
- * calling thread where the kernels would not split (fewer than MIN_SPLIT_VALUES values).
- * `kernels`: a kernel instance, for the row unit and the short-row limit the split uses.
+ * The floors on shared memory for L: `one`, each op's sweeps on the calling thread, and
+ * `split[n]`, the same sweeps split across the pool of n threads as the kernels split L, or
+ * on the calling thread where the kernels would not split (fewer than MIN_SPLIT_VALUES
+ * values). `kernels`: a kernel instance, for the row unit and the short-row limit the split uses.
  */
-function threadedFloorTasks(n, L, kernels) {
-  const pool = threadedFloors?.pools[n];
-  if (!pool) return null;
+function threadedFloorTasks(L, kernels) {
+  if (!threadedFloors) return null;
   const b = floorBuffers(threadedFloors.memory, L);
-  if (L.size < MIN_SPLIT_VALUES) return floorCalls(pool.exports, b, L.size);
-  const split = elementwiseRows(L, { rowUnit: Number(kernels.ROW_UNIT.value), shortRow: Number(kernels.SHORT_ROW.value) });
-  return Object.fromEntries(OPS.map((op) => {
+  const pools = Object.entries(threadedFloors.pools);
+  const one = floorCalls(pools[0][1].exports, b, L.size);
+  const rows = elementwiseRows(L, { rowUnit: Number(kernels.ROW_UNIT.value), shortRow: Number(kernels.SHORT_ROW.value) });
+  const split = Object.fromEntries(pools.map(([n, pool]) => [n, L.size < MIN_SPLIT_VALUES ? one : Object.fromEntries(OPS.map((op) => {
     const phases = floorPhases(op, b);
-    return [op, () => pool.run(phases, split)];
-  }));
+    return [op, () => pool.run(phases, rows)];
+  }))]));
+  return { one, split };
 }
 
 function oursTasks(rt, w, L) {
@@ -363,9 +367,10 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
   const ours = oursTasks(rt, w, L);
   const withFloor = impls.includes('floor');
+  const sharedFloor = withFloor && Object.keys(threaded).length > 0 ? threadedFloorTasks(L, rt.kernels) : null;
   // Each thread count's layer and floor, timed one after the other.
   const split = Object.entries(threaded).map(([n, trt]) => ({
-    impl: `ours-${n}t`, tasks: oursTasks(trt, w, L), floorImpl: `floor-${n}t`, floor: withFloor ? threadedFloorTasks(n, L, rt.kernels) : null,
+    impl: `ours-${n}t`, tasks: oursTasks(trt, w, L), floorImpl: `floor-${n}t`, floor: sharedFloor?.split[n] ?? null,
   }));
   const floor = withFloor ? floorTasks(L) : null;
   const rounds = {};
@@ -381,6 +386,7 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
         if (t.floor) keep(`${t.floorImpl} ${op}`, await measure(t.floor[op], false));
       }
       if (floor) keep(`floor ${op}`, await measure(floor[op], false));
+      if (sharedFloor) keep(`floor-1t ${op}`, await measure(sharedFloor.one[op], false));
     }
     if (impls.includes('kernel')) keep('kernel', await measure(ours.kernel['forward-train'], false));
   }
@@ -397,6 +403,7 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
     t.tasks.dispose();
   }
   if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
+  if (sharedFloor) for (const op of ops) record(op, 'floor-1t', best(`floor-1t ${op}`));
   if (rounds.kernel) record('forward-train', 'kernel', best('kernel'));
   ours.dispose();
   if (impls.includes('js')) {

@@ -121,14 +121,15 @@ describe('docs/performance.md: the TensorFlow.js section', () => {
 
 describe('docs/performance.md: the threads axis and the split threshold (synthetic rows)', () => {
   const latest = {
-    impls: { ours: '', kernel: '', copy: '', floor: '', js: '', 'ours-2t': '', 'floor-2t': '' },
+    impls: { ours: '', kernel: '', copy: '', floor: '', js: '', 'floor-1t': '', 'ours-2t': '', 'floor-2t': '' },
     traffic: { 'forward-train': 2, backward: 3 },
     threads: [2],
     workloads: [{
       label: 'BatchNorm2d [8,4,4,4]',
       ops: {
         'forward-train': { ours: { ms: 2, vsFloor: 1.25 }, floor: { ms: 1.6 }, 'ours-2t': { ms: 1.25, vsFloor: 1.25 }, 'floor-2t': { ms: 1 } },
-        backward: { ours: { ms: 3, vsFloor: 1.5 }, floor: { ms: 2 }, 'ours-2t': { ms: 3.2, vsFloor: 2 }, 'floor-2t': { ms: 1.6 } },
+        // The floor's speed-up is taken from floor-1t (the shared-memory build on one thread) where the run has it.
+        backward: { ours: { ms: 3, vsFloor: 1.5 }, floor: { ms: 2 }, 'floor-1t': { ms: 2.4 }, 'ours-2t': { ms: 3.2, vsFloor: 2 }, 'floor-2t': { ms: 1.6 } },
       },
     }],
   };
@@ -152,7 +153,7 @@ describe('docs/performance.md: the threads axis and the split threshold (synthet
       '| workload | op | 1 thread | × floor | 2 threads | × floor | speed-up | floor\'s speed-up |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       '| BatchNorm2d [8,4,4,4] | forward-train | 2.00 ms | 1.25× | 1.25 ms | 1.25× | 1.60× | 1.60× |',
-      '| BatchNorm2d [8,4,4,4] | backward | 3.00 ms | 1.50× | 3.20 ms | 2.00× | 0.94× | 1.25× |',
+      '| BatchNorm2d [8,4,4,4] | backward | 3.00 ms | 1.50× | 3.20 ms | 2.00× | 0.94× | 1.50× |',
     ].join('\n'));
     expect((threadsSection({ ...latest, threads: undefined }) as string[]).join('\n')).toContain('Not measured by this run');
   });
