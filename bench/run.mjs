@@ -174,7 +174,12 @@ async function loadThreadedFloors(threadCounts) {
     const module = await WebAssembly.compile(bytes);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: THREADS_MAX_PAGES, shared: true });
     const pools = {};
-    for (const n of threadCounts) pools[n] = await FloorPool.start(module, memory, n);
+    try {
+      for (const n of threadCounts) pools[n] = await FloorPool.start(module, memory, n);
+    } catch (error) {
+      for (const pool of Object.values(pools)) await pool.dispose();
+      throw error;
+    }
     threadedFloors = { memory, pools };
   } catch (error) {
     unavailable[impls.join(', ')] = `build/floors-threads.wasm failed to start: ${error.message}`;
@@ -479,14 +484,19 @@ async function tfjsRows() {
   return rows;
 }
 
-/** The split threshold section, or null where this run leaves it out (--only without it, no SIMD). */
+/** The split threshold section, or null where this run leaves it out (--only without it, no SIMD) or its threads cannot start. */
 async function splitRows(simd) {
   if ((ONLY && !ONLY.includes(SPLIT_ID)) || !simd) return null;
-  const split = await measureSplitThreshold({
-    measure: (fn) => measure(fn, false), rounds: CONFIG.rounds, momentum: MOMENTUM, eps: EPS, fill: random,
-  });
-  process.stderr.write('  split threshold done\n');
-  return split;
+  try {
+    const split = await measureSplitThreshold({
+      measure: (fn) => measure(fn, false), rounds: CONFIG.rounds, momentum: MOMENTUM, eps: EPS, fill: random,
+    });
+    process.stderr.write('  split threshold done\n');
+    return split;
+  } catch (error) {
+    unavailable[SPLIT_ID] = `the split threshold section failed: ${error.message}`;
+    return null;
+  }
 }
 
 async function main() {
