@@ -124,6 +124,18 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
       p.on('response', (response) => { if (response.status() >= 400) errors.push(`${label}HTTP ${response.status()}: ${response.url()}`); });
     }
 
+    /** Opens a Vite server's page with ?threads=2: served cross-origin isolated, its trainer runs 2 threads. */
+    async function openWithTwoThreads(url: string | undefined, server: string): Promise<Page> {
+      expect(url, `the ${server} server reports a loopback URL`).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const p = await context!.newPage();
+      watchErrors(p, `${server}, `);
+      await p.goto(`${url!}?threads=2`, { timeout: 30_000 });
+      await waitFor(p, `${server} server: ready`, ready, 60_000);
+      expect(await isolated(p), `the ${server} server sends the two headers`).toBe(true);
+      expect(await threadsShown(p)).toEqual({ threads: 2, text: '2' });
+      return p;
+    }
+
     beforeAll(async () => {
       for (const file of ['dist/index.js', 'dist/nn/index.js', 'build/simd.wasm', 'build/scalar.wasm']) {
         if (!existsSync(join(repo, file))) throw new Error(`${file} is missing: run \`npm run build\` first`);
@@ -293,15 +305,8 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
       });
       try {
         await dev.listen();
-        const url = dev.resolvedUrls?.local[0];
-        expect(url, 'the dev server reports a loopback URL').toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-        const devPage = await context!.newPage();
-        watchErrors(devPage, 'dev, ');
-        await devPage.goto(`${url!}?threads=2`, { timeout: 30_000 });
-        await waitFor(devPage, 'dev server: ready', ready, 60_000);
+        const devPage = await openWithTwoThreads(dev.resolvedUrls?.local[0], 'dev');
         expect(await value(devPage, 'build')).toBe('true');
-        expect(await isolated(devPage), 'the dev server sends the two headers').toBe(true);
-        expect(await threadsShown(devPage)).toEqual({ threads: 2, text: '2' });
         await devPage.click('#run');
         await waitFor(devPage, 'dev server: 100 steps', atStep(100), 30_000);
         expect(await numberValue(devPage, 'acc-bn'), 'BN accuracy at step 100, as in the build').toBeGreaterThan(0.5);
@@ -321,14 +326,7 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
         preview: { port: 0 },
       });
       try {
-        const url = previewServer.resolvedUrls?.local[0];
-        expect(url, 'the preview server reports a loopback URL').toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-        const previewPage = await context!.newPage();
-        watchErrors(previewPage, 'preview, ');
-        await previewPage.goto(`${url!}?threads=2`, { timeout: 30_000 });
-        await waitFor(previewPage, 'preview server: ready', ready, 30_000);
-        expect(await isolated(previewPage), 'the preview server sends the two headers').toBe(true);
-        expect(await threadsShown(previewPage)).toEqual({ threads: 2, text: '2' });
+        const previewPage = await openWithTwoThreads(previewServer.resolvedUrls?.local[0], 'preview');
         await previewPage.close();
         expect(errors).toEqual([]);
       } finally {
