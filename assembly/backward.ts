@@ -15,22 +15,24 @@
 // coef is f32[4C]: shift, k, p, q; shifts is f32[C], the f32 shift of each channel's
 // interleaved sums.
 //
-// The phases (see parts.ts): training is f32_bn_backward_train_*_reduce (sums, dγ, dβ and
-// coefficients of a part's channels) then f32_bn_backward_apply_* (a part's rows); eval is
-// f32_bn_backward_eval_*_reduce (coefficients, and the sums when a gradient is wanted)
-// then f32_bn_apply_* (dx = dy·γ·invstd); sync batch norm's halves are
-// f32_bn_backward_reduce_* alone, and f32_bn_backward_fold then f32_bn_backward_apply_*.
+// The phases (see parts.ts): planar training is f32_bn_backward_train_planar_reduce (sums, dγ,
+// dβ and coefficients of a part's channels) then f32_bn_backward_apply_planar (a part's
+// rows); planar eval is f32_bn_backward_eval_planar_reduce (coefficients, and the sums when
+// a gradient is wanted) then f32_bn_apply_planar (dx = dy·γ·invstd). Interleaved sums
+// split by row groups and merge in a phase of their own (see f32_bn_backward_shifts). Sync
+// batch norm's halves are f32_bn_backward_reduce_* alone (interleaved: with its shifts and
+// merge), and f32_bn_backward_fold then f32_bn_backward_apply_*.
 
 import {
-  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_SPLIT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_IN_LANES,
+  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_IN_LANES,
   PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
 } from "./limits";
 import {
-  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, partChannels, partChannelsEach,
-  partEnd, partFirst, partPlanarChannels, partRows,
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, groupCount, groupRows, groupSlot, partChannels,
+  partChannelsEach, partEnd, partFirst, partPlanarChannels, partRows, unitStart,
 } from "./parts";
 import { gamma, headOf } from "./forward";
-import { aboutAt, aboutAtf, anyNonZero, anyNonZeroAsF32, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
+import { aboutAt, aboutAtf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
 
 // The second result of the dots functions.
 let dotSum: f64 = 0;
@@ -250,20 +252,36 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
   }
 }
 
-// Interleaved [R, C] into sumDy, sumDyXmu for channels [first, end), row by row over chunks
-// of at most CHUNK channels, with each channel's f32 sums in the scratch for DOT_TERMS rows
-// at a time. `centred` false: every channel's shift is 0 (decided over all C channels).
-function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, scratch: usize, first: i32, end: i32, centred: bool): void {
-  memory.fill(sumDy + (<usize>first << 3), 0, <usize>(end - first) << 3);
-  memory.fill(sumDyXmu + (<usize>first << 3), 0, <usize>(end - first) << 3);
-  // The shift is f32(mean) even where dx takes shift 0 (headOf): invstd includes eps, so a
-  // channel with var ≪ eps can pass headOf's test with |mean| far beyond its spread, and
-  // Σdy·x − mean·Σdy would then cancel. A mean of exactly 0 still skips the subtraction.
-  for (let c = first; c < end; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
-  const stride = <usize>C << 2;
-  const sP = scratch + COLUMN_D, dP = scratch + COLUMN_Q;
+// Interleaved [R, C]: Σdy and Σdy·(x − shift) about the f32 shifts, for this part's row
+// groups (each into its own sums: group 0 into sumDy, sumDyXmu, group g into its slot of
+// `groups`) or, where there is one group, its units of channels (parts.ts).
+// f32_bn_backward_merge_interleaved then merges the groups and recentres the sums.
+function interleavedDots(dy: usize, x: usize, R: i32, C: i32, shifts: usize, sumDy: usize, sumDyXmu: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
   const rows4 = withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (ASC_FEATURE_SIMD && rows4 ? PATH_FOUR_ROWS : 0));
+  const centred = anyNonZero(shifts, C);
+  const G = groupCount(R, C);
+  if (G > 1) {
+    const rows = groupRows(R), stride = <usize>C << 2;
+    for (let g = unitStart(G, part, parts), end = unitStart(G, part + 1, parts); g < end; g++) {
+      const slot = groupSlot(groups, C, g), o = <usize>(g * rows) * stride;
+      const s = g == 0 ? sumDy : slot, d = g == 0 ? sumDyXmu : slot + (<usize>C << 3);
+      dotsChain(dy + o, x + o, min(rows, R - g * rows), C, 0, C, shifts, s, d, scratch, rows4, centred);
+    }
+    return;
+  }
+  partChannels(C, CHUNK, INTERLEAVED_UNIT, part, parts);
+  dotsChain(dy, x, R, C, partFirst, partEnd, shifts, sumDy, sumDyXmu, scratch, rows4, centred);
+}
+
+// Channels [first, end) of `R` interleaved rows into sumDy, sumDyXmu (f64, indexed by
+// channel), row by row over chunks of at most CHUNK channels, with each channel's f32 sums
+// in the scratch for DOT_TERMS rows at a time. `centred` false: every shift is 0.
+function dotsChain(dy: usize, x: usize, R: i32, C: i32, first: i32, end: i32, shifts: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, rows4: bool, centred: bool): void {
+  memory.fill(sumDy + (<usize>first << 3), 0, <usize>(end - first) << 3);
+  memory.fill(sumDyXmu + (<usize>first << 3), 0, <usize>(end - first) << 3);
+  const stride = <usize>C << 2;
+  const sP = scratch + COLUMN_D, dP = scratch + COLUMN_Q;
   // addColumns leaves the sums at 0 for the next rows and the next chunk.
   memory.fill(sP, 0, <usize>min(CHUNK, end - first) << 2);
   memory.fill(dP, 0, <usize>min(CHUNK, end - first) << 2);
@@ -276,7 +294,6 @@ function interleavedDots(dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy
       addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
-  recentre(first, end, mean, sumDy, sumDyXmu);
 }
 
 // s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns; four rows at a
@@ -464,14 +481,20 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
 }
 
 // Interleaved: this part's rows; in L2, four rows at a time share each load of the
-// coefficients (see L2_BYTES).
+// coefficients (see L2_BYTES). Where every shift is 0 the subtraction is skipped.
 function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
-  const step = <usize>C << 2;
   const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
   partRows(R, ROW_UNIT, part, parts);
-  let r = partFirst;
-  const end = partEnd, skip = <usize>r * step;
+  if (anyNonZero(coef, C)) elemtInterleavedRows(dy, x, dx, C, coef, partFirst, partEnd, rows4, true);
+  else elemtInterleavedRows(dy, x, dx, C, coef, partFirst, partEnd, rows4, false);
+}
+
+// Rows [r, end); `centred` is a constant at each call.
+// @ts-ignore: decorator
+@inline
+function elemtInterleavedRows(dy: usize, x: usize, dx: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool, centred: bool): void {
+  const step = <usize>C << 2, skip = <usize>r * step;
   dy += skip;
   x += skip;
   dx += skip;
@@ -480,18 +503,17 @@ function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: 
     for (; r + 4 <= end; r += 4, dy += step << 2, x += step << 2, dx += step << 2) {
       for (let c = 0; c < C4; c += 4) {
         const o = <usize>c << 2, at = coef + o;
-        const m = v128.load(at), k = v128.load(at + step), p = v128.load(at + (step << 1)), q = v128.load(at + step * 3);
+        const k = v128.load(at + step), p = v128.load(at + (step << 1)), q = v128.load(at + step * 3);
         const g = dy + o, v = x + o, d = dx + o;
-        v128.store(d, f32x4.add(f32x4.add(f32x4.mul(v128.load(g), k), q), f32x4.mul(f32x4.sub(v128.load(v), m), p)));
-        v128.store(d + step, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step), k), q), f32x4.mul(f32x4.sub(v128.load(v + step), m), p)));
-        v128.store(d + (step << 1), f32x4.add(f32x4.add(f32x4.mul(v128.load(g + (step << 1)), k), q), f32x4.mul(f32x4.sub(v128.load(v + (step << 1)), m), p)));
-        v128.store(d + step * 3, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step * 3), k), q), f32x4.mul(f32x4.sub(v128.load(v + step * 3), m), p)));
+        v128.store(d, f32x4.add(f32x4.add(f32x4.mul(v128.load(g), k), q), f32x4.mul(aboutAt(v128.load(v), at, centred), p)));
+        v128.store(d + step, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step), k), q), f32x4.mul(aboutAt(v128.load(v + step), at, centred), p)));
+        v128.store(d + (step << 1), f32x4.add(f32x4.add(f32x4.mul(v128.load(g + (step << 1)), k), q), f32x4.mul(aboutAt(v128.load(v + (step << 1)), at, centred), p)));
+        v128.store(d + step * 3, f32x4.add(f32x4.add(f32x4.mul(v128.load(g + step * 3), k), q), f32x4.mul(aboutAt(v128.load(v + step * 3), at, centred), p)));
       }
-      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef, true);
+      for (let i = 0; i < 4; i++) elemtInterleavedRow(dy + step * i, x + step * i, dx + step * i, C4, C, coef, centred);
     }
   }
-  if (anyNonZero(coef, C)) for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, true);
-  else for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, false);
+  for (; r < end; r++, dy += step, x += step, dx += step) elemtInterleavedRow(dy, x, dx, 0, C, coef, centred);
 }
 
 // Channels [c0, C) of one interleaved row; `centred` false: every shift is 0 (not read).
@@ -522,13 +544,6 @@ function elemtInterleavedRow(dy: usize, x: usize, dx: usize, c0: i32, C: i32, co
   }
 }
 
-// The channels of a part of the interleaved sums: units of INTERLEAVED_UNIT channels, or
-// the whole chunk for rows narrower than MIN_SPLIT_ROW.
-// @ts-ignore: decorator
-@inline function interleavedDotsChannels(C: i32, part: i32, parts: i32): void {
-  partChannels(C, CHUNK, C < MIN_SPLIT_ROW ? CHUNK : INTERLEAVED_UNIT, part, parts);
-}
-
 // Training coefficients, dγ and dβ of channels [c0, c1) from their sums.
 function backwardCoefs(
   C: i32, c0: i32, c1: i32, count: f64, weight: usize, mean: usize, invstd: usize,
@@ -550,16 +565,6 @@ export function f32_bn_backward_train_planar_reduce(
   const c0 = partFirst, c1 = partEnd;
   planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1);
   backwardCoefs(C, c0, c1, <f64>N * <f64>S, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
-}
-
-export function f32_bn_backward_train_interleaved_reduce(
-  dy: usize, x: usize, R: i32, C: i32, weight: usize, mean: usize, invstd: usize,
-  gradWeight: usize, gradBias: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, coef: usize, scratch: usize, part: i32, parts: i32,
-): void {
-  interleavedDotsChannels(C, part, parts);
-  const c0 = partFirst, c1 = partEnd;
-  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, shifts, scratch, c0, c1, anyNonZeroAsF32(mean, C));
-  backwardCoefs(C, c0, c1, <f64>R, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
 }
 
 // The last phase of training backward: dx = dy·k + (x − shift)·p + q with coef.
@@ -617,24 +622,8 @@ export function f32_bn_backward_eval_planar_reduce(
   }
 }
 
-export function f32_bn_backward_eval_interleaved_reduce(
-  dy: usize, x: usize, R: i32, C: i32, weight: usize, runMean: usize, runVar: usize, eps: f64,
-  gradWeight: usize, gradBias: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, coef: usize,
-  scratch: usize, part: i32, parts: i32,
-): void {
-  interleavedDotsChannels(C, part, parts);
-  const c0 = partFirst, c1 = partEnd;
-  foldEvalBackward(C, c0, c1, weight, runMean, runVar, eps, mean, invstd, coef);
-  if (gradWeight | gradBias) {
-    // The mean is f64(runMean): its f32 shifts are the running means, read from there
-    // because other parts are writing the f64 means of their channels meanwhile.
-    interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, shifts, scratch, c0, c1, anyNonZero(runMean, C));
-    accumulateEvalGrads(c0, c1, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
-  }
-}
-
-// Sync batch norm's reduction on its own (one phase): sum locally, all-reduce sumDy and
-// sumDyXmu across workers, then f32_bn_backward_fold with the global count.
+// Sync batch norm's planar reduction on its own (one phase): sum locally, all-reduce sumDy
+// and sumDyXmu across workers, then f32_bn_backward_fold with the global count.
 export function f32_bn_backward_reduce_planar(
   dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, part: i32, parts: i32,
 ): void {
@@ -642,19 +631,67 @@ export function f32_bn_backward_reduce_planar(
   planarDots(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, partFirst, partEnd);
 }
 
-export function f32_bn_backward_reduce_interleaved(
-  dy: usize, x: usize, R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, shifts: usize, scratch: usize, part: i32, parts: i32,
-): void {
-  interleavedDotsChannels(C, part, parts);
-  interleavedDots(dy, x, R, C, mean, sumDy, sumDyXmu, shifts, scratch, partFirst, partEnd, anyNonZeroAsF32(mean, C));
+// Interleaved sums split by row groups, so the per-channel work waits for all of them:
+// f32_bn_backward_shifts, f32_bn_backward_reduce_interleaved (a part's groups or channels),
+// then f32_bn_backward_merge_interleaved. Training then folds its coefficients
+// (f32_bn_backward_fold) and applies them (f32_bn_backward_apply_interleaved); eval folds
+// first (f32_bn_backward_eval_fold, which sets the mean the shifts come from), adds its
+// gradients (f32_bn_backward_eval_grads) and applies with f32_bn_apply_interleaved.
+
+// The f32 shift of each channel's sums: f32(mean). It is that even where dx takes shift 0
+// (headOf): invstd includes eps, so a channel with var ≪ eps can pass headOf's test with
+// |mean| far beyond its spread, and Σdy·x − mean·Σdy would then cancel. A mean of exactly 0
+// still skips the subtraction.
+export function f32_bn_backward_shifts(C: i32, mean: usize, shifts: usize, scratch: usize, part: i32, parts: i32): void {
+  partChannelsEach(C, part, parts);
+  for (let c = partFirst; c < partEnd; c++) store<f32>(shifts + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
 }
 
-// Phase 1 of sync batch norm's elementwise half: coefficients over `count` values per
-// channel from the all-reduced sums. Phase 2: f32_bn_backward_apply_*.
-export function f32_bn_backward_fold(
-  C: i32, weight: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, count: f64, coef: usize,
-  scratch: usize, part: i32, parts: i32,
+export function f32_bn_backward_reduce_interleaved(
+  dy: usize, x: usize, R: i32, C: i32, shifts: usize, sumDy: usize, sumDyXmu: usize, groups: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  interleavedDots(dy, x, R, C, shifts, sumDy, sumDyXmu, groups, scratch, part, parts);
+}
+
+// Adds groups 1.. into group 0's sums in order, then turns Σdy·(x − shift) into
+// Σdy·(x − mean); this part's channels.
+export function f32_bn_backward_merge_interleaved(
+  R: i32, C: i32, mean: usize, sumDy: usize, sumDyXmu: usize, groups: usize, scratch: usize, part: i32, parts: i32,
 ): void {
   partChannelsEach(C, part, parts);
-  backwardCoefs(C, partFirst, partEnd, count, weight, mean, invstd, sumDy, sumDyXmu, 0, 0, coef);
+  const c0 = partFirst, c1 = partEnd, G = groupCount(R, C);
+  for (let g = 1; g < G; g++) {
+    const slot = groupSlot(groups, C, g);
+    for (let c = c0; c < c1; c++) {
+      const o = <usize>c << 3;
+      addSums(sumDy, sumDyXmu, c, load<f64>(slot + o), load<f64>(slot + (<usize>C << 3) + o));
+    }
+  }
+  recentre(c0, c1, mean, sumDy, sumDyXmu);
+}
+
+// Coefficients over `count` values per channel from the sums, and dγ, dβ added into
+// gradWeight, gradBias where those are not null: training's fold after
+// f32_bn_backward_merge_interleaved, and sync batch norm's after its all-reduce.
+export function f32_bn_backward_fold(
+  C: i32, weight: usize, mean: usize, invstd: usize, sumDy: usize, sumDyXmu: usize, count: f64, gradWeight: usize, gradBias: usize,
+  coef: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  partChannelsEach(C, part, parts);
+  backwardCoefs(C, partFirst, partEnd, count, weight, mean, invstd, sumDy, sumDyXmu, gradWeight, gradBias, coef);
+}
+
+// Eval's coefficients (and the f64 mean and invstd the sums need) from the running stats.
+export function f32_bn_backward_eval_fold(
+  C: i32, weight: usize, runMean: usize, runVar: usize, eps: f64, mean: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  partChannelsEach(C, part, parts);
+  foldEvalBackward(C, partFirst, partEnd, weight, runMean, runVar, eps, mean, invstd, coef);
+}
+
+export function f32_bn_backward_eval_grads(
+  C: i32, invstd: usize, sumDy: usize, sumDyXmu: usize, gradWeight: usize, gradBias: usize, scratch: usize, part: i32, parts: i32,
+): void {
+  partChannelsEach(C, part, parts);
+  accumulateEvalGrads(partFirst, partEnd, invstd, sumDy, sumDyXmu, gradWeight, gradBias);
 }

@@ -14,15 +14,17 @@
 // backward needs; m2 is f64[C], Σ(x − mean)².
 // Null weight/bias mean γ = 1, β = 0; a null runMean means no running stats to update.
 //
-// The phases (see parts.ts): training is f32_bn_forward_train_*_reduce (statistics and
-// coefficients of a part's channels) then f32_bn_apply_* (a part's rows); eval and the
+// The phases (see parts.ts): planar training is f32_bn_forward_train_planar_reduce
+// (statistics and coefficients of a part's channels) then f32_bn_apply_planar (a part's
+// rows); interleaved training is f32_bn_stats_interleaved (a part's row groups), then
+// f32_bn_forward_train_interleaved_fold, then f32_bn_apply_interleaved; eval and the
 // elementwise half of sync batch norm fold their coefficients per channel
 // (f32_bn_fold_running, f32_bn_fold_batch) then apply.
 
 import { COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2 } from "./limits";
 import { EXPANDED_COEF, partChannelsEach, partEnd, partFirst, partRows } from "./parts";
-import { planarStats, interleavedStats } from "./stats";
-import { about, aboutf, expandColumns } from "./vec";
+import { mergeGroupStats, planarStats } from "./stats";
+import { about, aboutAt, aboutAtf, aboutf, anyNonZero, expandColumns } from "./vec";
 
 // @ts-ignore: decorator
 @inline export function gamma(weight: usize, c: i32): f64 {
@@ -192,19 +194,30 @@ function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
   for (let c0 = 0; c0 < C && n0 < n1; c0 += perChunk) {
     const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
     expandColumns(coef + (<usize>c0 << 2), <usize>C << 2, 3, Wc, S, expanded);
-    for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, expanded);
+    if (anyNonZero(coef + (<usize>c0 << 2), Wc)) {
+      for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, expanded, true);
+    } else {
+      for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, expanded, false);
+    }
   }
 }
 
 // Interleaved: channels contiguous, so four channels' coefficients fill one v128; in L2
-// four rows at a time share each load of them (see L2_BYTES). This part's rows.
+// four rows at a time share each load of them (see L2_BYTES). This part's rows. Where every
+// shift is 0 (the usual case, see headOf) the subtraction is skipped: x − 0 is x, bit for bit.
 function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, part: i32, parts: i32): void {
-  const step = <usize>C << 2;
   const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
   partRows(R, ROW_UNIT, part, parts);
-  let r = partFirst;
-  const end = partEnd;
+  if (anyNonZero(coef, C)) applyInterleavedRows(x, y, C, coef, partFirst, partEnd, rows4, true);
+  else applyInterleavedRows(x, y, C, coef, partFirst, partEnd, rows4, false);
+}
+
+// Rows [r, end) of interleaved [R, C]; `centred` is a constant at each call.
+// @ts-ignore: decorator
+@inline
+function applyInterleavedRows(x: usize, y: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool, centred: bool): void {
+  const step = <usize>C << 2;
   x += <usize>r * step;
   y += <usize>r * step;
   if (ASC_FEATURE_SIMD && rows4) {
@@ -212,43 +225,42 @@ function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, part:
     for (; r + 4 <= end; r += 4, x += step << 2, y += step << 2) {
       for (let c = 0; c < C4; c += 4) {
         const o = <usize>c << 2, k = coef + o;
-        const m = v128.load(k), a = v128.load(k + step), b = v128.load(k + (step << 1));
+        const a = v128.load(k + step), b = v128.load(k + (step << 1));
         const p = x + o, q = y + o;
-        v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p), m), a), b));
-        v128.store(q + step, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + step), m), a), b));
-        v128.store(q + (step << 1), f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + (step << 1)), m), a), b));
-        v128.store(q + step * 3, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p + step * 3), m), a), b));
+        v128.store(q, f32x4.add(f32x4.mul(aboutAt(v128.load(p), k, centred), a), b));
+        v128.store(q + step, f32x4.add(f32x4.mul(aboutAt(v128.load(p + step), k, centred), a), b));
+        v128.store(q + (step << 1), f32x4.add(f32x4.mul(aboutAt(v128.load(p + (step << 1)), k, centred), a), b));
+        v128.store(q + step * 3, f32x4.add(f32x4.mul(aboutAt(v128.load(p + step * 3), k, centred), a), b));
       }
-      for (let i = 0; i < 4; i++) applyInterleavedRow(x + step * i, y + step * i, C4, C, coef);
+      for (let i = 0; i < 4; i++) applyInterleavedRow(x + step * i, y + step * i, C4, C, coef, centred);
     }
   }
-  for (; r < end; r++, x += step, y += step) applyInterleavedRow(x, y, 0, C, coef);
+  for (; r < end; r++, x += step, y += step) applyInterleavedRow(x, y, 0, C, coef, centred);
 }
 
-// Channels [c0, C) of one interleaved row.
+// Channels [c0, C) of one interleaved row; `centred` false: every shift is 0 (not read).
 // @ts-ignore: decorator
 @inline
-function applyInterleavedRow(x: usize, y: usize, c0: i32, C: i32, coef: usize): void {
+function applyInterleavedRow(x: usize, y: usize, c0: i32, C: i32, coef: usize, centred: bool): void {
   const step = <usize>C << 2;
   let c = c0;
   if (ASC_FEATURE_SIMD) {
     for (; c + 16 <= C; c += 16) {
       const o = <usize>c << 2, k = coef + o, a = k + step, b = k + (step << 1);
       const p = x + o, q = y + o;
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p), v128.load(k)), v128.load(a)), v128.load(b)));
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p, 16), v128.load(k, 16)), v128.load(a, 16)), v128.load(b, 16)), 16);
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p, 32), v128.load(k, 32)), v128.load(a, 32)), v128.load(b, 32)), 32);
-      v128.store(q, f32x4.add(f32x4.mul(f32x4.sub(v128.load(p, 48), v128.load(k, 48)), v128.load(a, 48)), v128.load(b, 48)), 48);
+      v128.store(q, f32x4.add(f32x4.mul(aboutAt(v128.load(p), k, centred), v128.load(a)), v128.load(b)));
+      v128.store(q, f32x4.add(f32x4.mul(aboutAt(v128.load(p, 16), k + 16, centred), v128.load(a, 16)), v128.load(b, 16)), 16);
+      v128.store(q, f32x4.add(f32x4.mul(aboutAt(v128.load(p, 32), k + 32, centred), v128.load(a, 32)), v128.load(b, 32)), 32);
+      v128.store(q, f32x4.add(f32x4.mul(aboutAt(v128.load(p, 48), k + 48, centred), v128.load(a, 48)), v128.load(b, 48)), 48);
     }
     for (; c + 4 <= C; c += 4) {
       const o = <usize>c << 2, k = coef + o;
-      const v = f32x4.sub(v128.load(x + o), v128.load(k));
-      v128.store(y + o, f32x4.add(f32x4.mul(v, v128.load(k + step)), v128.load(k + (step << 1))));
+      v128.store(y + o, f32x4.add(f32x4.mul(aboutAt(v128.load(x + o), k, centred), v128.load(k + step)), v128.load(k + (step << 1))));
     }
   }
   for (; c < C; c++) {
     const o = <usize>c << 2, k = coef + o;
-    store<f32>(y + o, (load<f32>(x + o) - load<f32>(k)) * load<f32>(k + step) + load<f32>(k + (step << 1)));
+    store<f32>(y + o, aboutAtf(load<f32>(x + o), k, centred) * load<f32>(k + step) + load<f32>(k + (step << 1)));
   }
 }
 
@@ -262,11 +274,16 @@ export function f32_bn_forward_train_planar_reduce(
   finishTrain(C, partFirst, partEnd, <f64>N * <f64>S, mean, m2, invstd, weight, bias, runMean, runVar, momentum, eps, coef);
 }
 
-export function f32_bn_forward_train_interleaved_reduce(
-  x: usize, R: i32, C: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64,
-  mean: usize, m2: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
+// Interleaved training splits its reduction by row groups, so the per-channel work waits
+// for all of them: f32_bn_stats_interleaved, then this phase (the groups merged, then the
+// invstd, running stats and coefficients of this part's channels), then
+// f32_bn_apply_interleaved(x, y, R, C, coef).
+export function f32_bn_forward_train_interleaved_fold(
+  R: i32, C: i32, weight: usize, bias: usize, runMean: usize, runVar: usize, momentum: f64, eps: f64,
+  mean: usize, m2: usize, groups: usize, invstd: usize, coef: usize, scratch: usize, part: i32, parts: i32,
 ): void {
-  interleavedStats(x, R, C, mean, m2, scratch, part, parts);
+  partChannelsEach(C, part, parts);
+  mergeGroupStats(R, C, mean, m2, groups, partFirst, partEnd);
   finishTrain(C, partFirst, partEnd, <f64>R, mean, m2, invstd, weight, bias, runMean, runVar, momentum, eps, coef);
 }
 

@@ -49,9 +49,13 @@ export const MAX_ROW_IN_LANES: i32 = 64;
 // multiple of four so that no unit boundary falls inside a v128 group of columns.
 export const INTERLEAVED_UNIT: i32 = 16;
 
-// Interleaved rows of fewer channels (1 KiB) are reduced by one part: split by channels,
-// every part would stream all the rows for a few cache lines of each.
-export const MIN_SPLIT_ROW: i32 = 256;
+// Row groups of an interleaved reduction over at most CHUNK channels. Split by channels,
+// every part would stream all the rows for a few cache lines of each; split by rows, each
+// group of whole MAX_BLOCK_ROWS blocks is reduced as its own chain of blocks (as a whole
+// input is) into its own f64 sums, and the groups then merge in order. An input has at
+// most this many groups (the number depends on the shape alone), so up to this many
+// threads share such a reduction.
+export const MAX_GROUPS: i32 = 8;
 
 // Rows per unit of a split elementwise pass: the four-row groups of the interleaved passes.
 export const ROW_UNIT: i32 = 4;

@@ -17,15 +17,16 @@
 //    across a chunk of columns (interleaved rows, planar samples read as columns) the units
 //    never cross a chunk and start on a column multiple of four within it, so no part's
 //    range ends inside a v128 group that one thread summed whole; interleaved statistics,
-//    whose re-summing of far columns is decided per chunk, take whole chunks (with C up to
-//    CHUNK they run on part 0 alone), and so do interleaved sums over rows narrower than
-//    MIN_SPLIT_ROW (limits.ts).
+//    whose re-summing of far columns is decided per chunk, take whole chunks.
+//  - Interleaved reductions over at most CHUNK channels split by row groups instead
+//    (MAX_GROUPS in limits.ts): a part reduces whole groups, each into its own slot of the
+//    workspace's group sums, and a later phase merges the groups in order.
 //  - Elementwise passes split by rows in units of ROW_UNIT: interleaved rows, planar rows of
 //    S values (samples, where short rows are read as columns), since every element's
 //    arithmetic is the same in any row.
 // Parts take consecutive units: part p has units [⌊U·p/parts⌋, ⌊U·(p+1)/parts⌋).
 
-import { CHUNK, COLUMNS, SHORT_ROW } from "./limits";
+import { CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_GROUPS, SHORT_ROW } from "./limits";
 
 // One thread's scratch. Each pass lays its arrays out from the start of the region:
 //  - column passes (interleaved rows, planar samples as columns): f32 shift, Σd, Σd² per
@@ -96,4 +97,27 @@ export function partRows(R: i32, unit: i32, part: i32, parts: i32): void {
 export function partPlanarChannels(C: i32, S: i32, part: i32, parts: i32): void {
   if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
   else partChannelsEach(C, part, parts);
+}
+
+// The row groups of interleaved [R, C]: 1 above CHUNK channels, else up to MAX_GROUPS groups
+// of groupRows(R) rows each (the last may be short).
+export function groupCount(R: i32, C: i32): i32 {
+  if (C > CHUNK || R <= MAX_BLOCK_ROWS) return 1;
+  const blocks = (R + MAX_BLOCK_ROWS - 1) / MAX_BLOCK_ROWS;
+  const perGroup = (blocks + MAX_GROUPS - 1) / MAX_GROUPS;
+  return max(1, (blocks + perGroup - 1) / perGroup);
+}
+
+// Rows per group: whole blocks, as evenly as whole blocks allow.
+// @ts-ignore: decorator
+@inline export function groupRows(R: i32): i32 {
+  const blocks = (R + MAX_BLOCK_ROWS - 1) / MAX_BLOCK_ROWS;
+  return (blocks + MAX_GROUPS - 1) / MAX_GROUPS * MAX_BLOCK_ROWS;
+}
+
+// Group g's two f64 sums per channel (mean and M2, or Σdy and Σdy·(x − shift)): group 0
+// writes the op's own arrays, group g > 0 the workspace's slot g − 1 of 2·C f64.
+// @ts-ignore: decorator
+@inline export function groupSlot(groups: usize, C: i32, g: i32): usize {
+  return groups + (<usize>(g - 1) * <usize>C << 4);
 }

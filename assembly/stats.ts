@@ -15,7 +15,9 @@
 // drift the way a single f32 running sum would:
 //   δ = mean_b − mean_a,  mean = mean_a + δ·n_b/n,  M2 = M2_a + M2_b + δ²·n_a·n_b/n.
 // Every channel of a call advances through the same counts n_a, n_b, so the weights
-// n_b/n and n_a·n_b/n are computed once per block, not once per channel.
+// n_b/n and n_a·n_b/n are computed once per block, not once per channel. Interleaved inputs
+// of at most CHUNK channels are cut into row groups (parts.ts), each one such chain of
+// blocks, and the groups merge in order by the same formula.
 // Each f32 lane adds at most MAX_BLOCK_ROWS values (interleaved rows, and planar rows under
 // SHORT_ROW values read as columns) or BLOCK/16 (planar rows read in order, and gathered
 // rows a multiple of 16 long); a gathered block's remainders add at most BLOCK/4 to one
@@ -26,7 +28,8 @@ import {
   PATH_IN_ORDER, PATH_INTERLEAVED, tookPath, withinL2,
 } from "./limits";
 import {
-  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
+  unitStart,
 } from "./parts";
 import { about, aboutf, laneSum, lanesTotal, plusLane0, expandColumns } from "./vec";
 
@@ -393,34 +396,63 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   v128.store(pq, f64x2.add(f64x2.add(v128.load(pq), m2), f64x2.mul(f64x2.mul(delta, delta), f64x2.splat(weightM2))));
 }
 
-// Every channel of interleaved x [R, C] into mean[C], m2[C] (f64).
-export function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize, scratch: usize, part: i32, parts: i32): void {
-  // Whole chunks: resumFarColumns decides per chunk how to sum far columns again.
-  partChannels(C, CHUNK, CHUNK, part, parts);
-  const first = partFirst, end = partEnd;
-  memory.fill(meanP + (<usize>first << 3), 0, <usize>(end - first) << 3);
-  memory.fill(m2P + (<usize>first << 3), 0, <usize>(end - first) << 3);
-  const stride = <usize>C << 2;
-  const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
+// Interleaved x [R, C]: this part's row groups, or its chunks of channels where there is
+// one group (parts.ts), each into its own mean and M2 (group 0 and chunks: mean[C], m2[C];
+// group g: its slot of `groups`). f32_bn_stats_interleaved_merge then merges the groups.
+function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
   const rows4 = withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (ASC_FEATURE_SIMD && rows4 ? PATH_FOUR_ROWS : 0));
-  for (let c0 = first; c0 < end; c0 += CHUNK) {
-    const W = min(CHUNK, end - c0);
-    const bytes = <usize>W << 2;
-    const mean = meanP + (<usize>c0 << 3), m2 = m2P + (<usize>c0 << 3);
-    for (let r = 0; r < R; r += MAX_BLOCK_ROWS) {
-      const rows = min(MAX_BLOCK_ROWS, R - r);
-      const block = x + <usize>r * stride + (<usize>c0 << 2);
-      const na = <f64>r, nb = <f64>rows;
-      setWeights(na, nb);
-      const invNb = 1.0 / nb;
-      if (r == 0) pilotShifts(block, min(rows, PILOT), W, stride, shiftP);
-      else meanShifts(W, mean, shiftP);
-      memory.fill(dP, 0, bytes);
-      memory.fill(qP, 0, bytes);
-      columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
-      resumFarColumns(block, rows, W, stride, invNb, shiftP, dP, qP, rows4);
-      mergeColumns(W, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
+  const G = groupCount(R, C);
+  if (G > 1) {
+    const rows = groupRows(R), stride = <usize>C << 2;
+    for (let g = unitStart(G, part, parts), end = unitStart(G, part + 1, parts); g < end; g++) {
+      const slot = groupSlot(groups, C, g), r0 = g * rows;
+      const mean = g == 0 ? meanP : slot, m2 = g == 0 ? m2P : slot + (<usize>C << 3);
+      statsChain(x + <usize>r0 * stride, min(rows, R - r0), C, 0, C, mean, m2, scratch, rows4);
+    }
+    return;
+  }
+  // Whole chunks: resumFarColumns decides per chunk how to sum far columns again.
+  partChannels(C, CHUNK, CHUNK, part, parts);
+  for (let c0 = partFirst; c0 < partEnd; c0 += CHUNK) {
+    statsChain(x, R, C, c0, min(CHUNK, partEnd - c0), meanP, m2P, scratch, rows4);
+  }
+}
+
+// Channels [c0, c0 + W) of `R` interleaved rows as one chain of MAX_BLOCK_ROWS blocks, each
+// merged into the f64 mean and m2 arrays (indexed by channel) as it ends.
+function statsChain(x: usize, R: i32, C: i32, c0: i32, W: i32, meanP: usize, m2P: usize, scratch: usize, rows4: bool): void {
+  const bytes = <usize>W << 2, stride = <usize>C << 2;
+  const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
+  const mean = meanP + (<usize>c0 << 3), m2 = m2P + (<usize>c0 << 3);
+  memory.fill(mean, 0, <usize>W << 3);
+  memory.fill(m2, 0, <usize>W << 3);
+  for (let r = 0; r < R; r += MAX_BLOCK_ROWS) {
+    const rows = min(MAX_BLOCK_ROWS, R - r);
+    const block = x + <usize>r * stride + (<usize>c0 << 2);
+    const na = <f64>r, nb = <f64>rows;
+    setWeights(na, nb);
+    const invNb = 1.0 / nb;
+    if (r == 0) pilotShifts(block, min(rows, PILOT), W, stride, shiftP);
+    else meanShifts(W, mean, shiftP);
+    memory.fill(dP, 0, bytes);
+    memory.fill(qP, 0, bytes);
+    columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
+    resumFarColumns(block, rows, W, stride, invNb, shiftP, dP, qP, rows4);
+    mergeColumns(W, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
+  }
+}
+
+// Merges groups 1.. of interleaved [R, C] into group 0's mean and m2, in order, for
+// channels [c0, c1).
+export function mergeGroupStats(R: i32, C: i32, meanP: usize, m2P: usize, groups: usize, c0: i32, c1: i32): void {
+  const G = groupCount(R, C), rows = groupRows(R);
+  for (let g = 1; g < G; g++) {
+    const slot = groupSlot(groups, C, g), m2Slot = slot + (<usize>C << 3);
+    setWeights(<f64>(g * rows), <f64>min(rows, R - g * rows));
+    for (let c = c0; c < c1; c++) {
+      const o = <usize>c << 3;
+      mergeInto(meanP, m2P, c, load<f64>(slot + o), load<f64>(m2Slot + o));
     }
   }
 }
@@ -596,6 +628,13 @@ export function f32_bn_stats_planar(x: usize, N: i32, C: i32, S: i32, mean: usiz
   planarStats(x, N, C, S, mean, m2, scratch, part, parts);
 }
 
-export function f32_bn_stats_interleaved(x: usize, R: i32, C: i32, mean: usize, m2: usize, scratch: usize, part: i32, parts: i32): void {
-  interleavedStats(x, R, C, mean, m2, scratch, part, parts);
+// The first phase of interleaved statistics alone: this part's groups or chunks. The second,
+// f32_bn_stats_interleaved_merge, merges the groups per channel.
+export function f32_bn_stats_interleaved(x: usize, R: i32, C: i32, mean: usize, m2: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
+  interleavedStats(x, R, C, mean, m2, groups, scratch, part, parts);
+}
+
+export function f32_bn_stats_interleaved_merge(R: i32, C: i32, mean: usize, m2: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
+  partChannelsEach(C, part, parts);
+  mergeGroupStats(R, C, mean, m2, groups, partFirst, partEnd);
 }

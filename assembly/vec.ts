@@ -55,13 +55,6 @@ export function anyNonZero(p: usize, n: i32): bool {
   return false;
 }
 
-// Whether any of the n f64 at p is not 0 once rounded to f32 (a shift f32(mean) that is
-// not 0), read without writing the shifts.
-export function anyNonZeroAsF32(p: usize, n: i32): bool {
-  for (let i = 0; i < n; i++) if (<f32>load<f64>(p + (<usize>i << 3)) != 0) return true;
-  return false;
-}
-
 // Copies `arrays` arrays of Wc f32 (at src, srcStep bytes apart) to dst, each value S
 // times: per-channel values become per-column ones for a planar sample read as columns.
 // The arrays land Wc·S values apart.

@@ -20,9 +20,18 @@ export interface Phase {
 }
 
 /**
- * Per-channel scratch one operation needs, 60·C bytes, one slot per quantity: f64 mean,
- * M2 (Σ(x − mean)²), invstd, sumDy, sumDyXmu, then f32 coefficients (4·C) and the f32
- * shifts of the interleaved backward sums.
+ * The slots of interleaved reductions split by row groups (assembly/limits.ts MAX_GROUPS − 1
+ * groups beside the op's own arrays, for inputs of at most CHUNK channels; test/parts.test.ts
+ * checks both against the module's globals).
+ */
+export const GROUP_SLOTS = 7;
+export const GROUPED_CHANNELS = 1024;
+
+/**
+ * Per-channel scratch one operation needs, one slot per quantity: f64 mean, M2
+ * (Σ(x − mean)²), invstd, sumDy, sumDyXmu; the row groups' f64 sums (two per channel and
+ * group, up to GROUPED_CHANNELS channels); then f32 coefficients (4·C) and the f32 shifts
+ * of the interleaved backward sums. 60·C bytes plus the groups' 112·min(C, 1024).
  */
 export class Workspace {
   /** Frozen: its pointer and size are handed to kernels that trust them. */
@@ -30,15 +39,19 @@ export class Workspace {
     Object.freeze(this);
   }
   static bytes(channels: number): number {
-    return 60 * channels;
+    return 60 * channels + Workspace.#groupBytes(channels);
+  }
+  static #groupBytes(channels: number): number {
+    return 16 * GROUP_SLOTS * Math.min(channels, GROUPED_CHANNELS);
   }
   get mean(): number { return this.ptr; }
   get m2(): number { return this.ptr + 8 * this.channels; }
   get invstd(): number { return this.ptr + 16 * this.channels; }
   get sumDy(): number { return this.ptr + 24 * this.channels; }
   get sumDyXmu(): number { return this.ptr + 32 * this.channels; }
-  get coef(): number { return this.ptr + 40 * this.channels; }
-  get shifts(): number { return this.ptr + 56 * this.channels; }
+  get groups(): number { return this.ptr + 40 * this.channels; }
+  get coef(): number { return this.groups + Workspace.#groupBytes(this.channels); }
+  get shifts(): number { return this.coef + 16 * this.channels; }
 }
 
 /** Pointers to per-channel f32 parameters; 0 where absent. */
@@ -116,7 +129,8 @@ export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Par
   if (L.planar) {
     k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
   } else {
-    k.f32_bn_forward_train_interleaved_reduce(x, L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
+    k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
+    k.f32_bn_forward_train_interleaved_fold(L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.groups, ws.invstd, ws.coef, scratch, 0, 1);
   }
   apply(k, L, x, y, ws, scratch);
 }
@@ -156,7 +170,10 @@ export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch?:
     scratch = caller.scratch;
   }
   if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
-  else k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, scratch, 0, 1);
+  else {
+    k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
+    k.f32_bn_stats_interleaved_merge(L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
+  }
 }
 
 /** Training-mode backward with ws.mean, ws.invstd from the forward pass. */
@@ -169,7 +186,8 @@ export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: 
   if (L.planar) {
     k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
   } else {
-    k.f32_bn_backward_train_interleaved_reduce(dy, x, L.R, L.C, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.shifts, ws.coef, scratch, 0, 1);
+    interleavedSums(k, L, dy, x, ws, scratch);
+    k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, L.R, gradWeight, gradBias, ws.coef, scratch, 0, 1);
   }
   backwardApply(k, L, dy, x, dx, ws, scratch);
 }
@@ -183,7 +201,11 @@ export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: n
   if (L.planar) {
     k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
   } else {
-    k.f32_bn_backward_eval_interleaved_reduce(dy, x, L.R, L.C, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.shifts, ws.coef, scratch, 0, 1);
+    k.f32_bn_backward_eval_fold(L.C, p.weight, p.runningMean, p.runningVar, eps, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
+    if (gradWeight !== 0 || gradBias !== 0) {
+      interleavedSums(k, L, dy, x, ws, scratch);
+      k.f32_bn_backward_eval_grads(L.C, ws.invstd, ws.sumDy, ws.sumDyXmu, gradWeight, gradBias, scratch, 0, 1);
+    }
   }
   // The coefficients are (0, γ·invstd, 0): the forward's apply turns dy into dx.
   apply(k, L, dy, dx, ws, scratch);
@@ -197,7 +219,14 @@ export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws:
     scratch = caller.scratch;
   }
   if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
-  else k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.shifts, scratch, 0, 1);
+  else interleavedSums(k, L, dy, x, ws, scratch);
+}
+
+/** Interleaved Σdy and Σdy·(x − mean) about ws.mean: shifts, the row groups' sums, their merge. */
+function interleavedSums(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch: number): void {
+  k.f32_bn_backward_shifts(L.C, ws.mean, ws.shifts, scratch, 0, 1);
+  k.f32_bn_backward_reduce_interleaved(dy, x, L.R, L.C, ws.shifts, ws.sumDy, ws.sumDyXmu, ws.groups, scratch, 0, 1);
+  k.f32_bn_backward_merge_interleaved(L.R, L.C, ws.mean, ws.sumDy, ws.sumDyXmu, ws.groups, scratch, 0, 1);
 }
 
 /** dx from ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu over `count` values per channel. */
@@ -207,7 +236,7 @@ export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: 
     if (splitter !== null) return splitter.run(phasesOf((r) => backwardElemt(r, L, dy, x, dx, weight, count, ws, 0)));
     scratch = caller.scratch;
   }
-  k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, ws.coef, scratch, 0, 1);
+  k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, 0, 0, ws.coef, scratch, 0, 1);
   backwardApply(k, L, dy, x, dx, ws, scratch);
 }
 

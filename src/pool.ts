@@ -10,23 +10,28 @@ import { scratchOf, type Phase, type PhaseName } from './ops.js';
 
 /** Every phase export, by index: the control block names a phase by its index here. */
 export const PHASE_NAMES = [
-  'f32_bn_stats_planar', 'f32_bn_stats_interleaved',
-  'f32_bn_forward_train_planar_reduce', 'f32_bn_forward_train_interleaved_reduce',
+  'f32_bn_stats_planar', 'f32_bn_stats_interleaved', 'f32_bn_stats_interleaved_merge',
+  'f32_bn_forward_train_planar_reduce', 'f32_bn_forward_train_interleaved_fold',
   'f32_bn_fold_running', 'f32_bn_fold_batch', 'f32_bn_apply_planar', 'f32_bn_apply_interleaved',
-  'f32_bn_backward_train_planar_reduce', 'f32_bn_backward_train_interleaved_reduce',
-  'f32_bn_backward_apply_planar', 'f32_bn_backward_apply_interleaved',
-  'f32_bn_backward_eval_planar_reduce', 'f32_bn_backward_eval_interleaved_reduce',
-  'f32_bn_backward_reduce_planar', 'f32_bn_backward_reduce_interleaved', 'f32_bn_backward_fold',
+  'f32_bn_backward_train_planar_reduce', 'f32_bn_backward_apply_planar', 'f32_bn_backward_apply_interleaved',
+  'f32_bn_backward_eval_planar_reduce', 'f32_bn_backward_reduce_planar', 'f32_bn_backward_shifts',
+  'f32_bn_backward_reduce_interleaved', 'f32_bn_backward_merge_interleaved', 'f32_bn_backward_fold',
+  'f32_bn_backward_eval_fold', 'f32_bn_backward_eval_grads',
 ] as const satisfies readonly PhaseName[];
 // A phase export missing from the list above fails the typecheck here.
 export const everyPhaseListed: [Exclude<PhaseName, (typeof PHASE_NAMES)[number]>] extends [never] ? true : Exclude<PhaseName, (typeof PHASE_NAMES)[number]> = true;
 
 /**
- * Phases over the C channels alone (folding statistics into coefficients): the calling thread
- * runs them as part 0 of 1, with no wake-up, since waking the workers costs more than C
- * values of work. The bits are the same: each channel's arithmetic never depends on parts.
+ * Phases over the C channels alone (merging row groups, folding statistics into
+ * coefficients): the calling thread runs them as part 0 of 1, with no wake-up, since waking
+ * the workers costs more than C values of work. The bits are the same: each channel's
+ * arithmetic never depends on parts.
  */
-export const CALLER_PHASES: ReadonlySet<PhaseName> = new Set(['f32_bn_fold_running', 'f32_bn_fold_batch', 'f32_bn_backward_fold']);
+export const CALLER_PHASES: ReadonlySet<PhaseName> = new Set<PhaseName>([
+  'f32_bn_stats_interleaved_merge', 'f32_bn_forward_train_interleaved_fold', 'f32_bn_fold_running', 'f32_bn_fold_batch',
+  'f32_bn_backward_shifts', 'f32_bn_backward_merge_interleaved', 'f32_bn_backward_fold', 'f32_bn_backward_eval_fold',
+  'f32_bn_backward_eval_grads',
+]);
 
 // The control block: Int32 slots, then the phase's arguments as f64.
 export const GENERATION = 0; // bumped for each phase (and to stop)

@@ -18,33 +18,34 @@ export interface Kernels {
   copy(dst: Ptr, src: Ptr, bytes: number): void;
   // Batch norm, one export per phase (assembly/parts.ts); each ends in (scratch, part, parts).
   f32_bn_stats_planar(x: Ptr, N: number, C: number, S: number, mean: Ptr, m2: Ptr, ...p: Part): void;
-  f32_bn_stats_interleaved(x: Ptr, R: number, C: number, mean: Ptr, m2: Ptr, ...p: Part): void;
+  f32_bn_stats_interleaved(x: Ptr, R: number, C: number, mean: Ptr, m2: Ptr, groups: Ptr, ...p: Part): void;
+  f32_bn_stats_interleaved_merge(R: number, C: number, mean: Ptr, m2: Ptr, groups: Ptr, ...p: Part): void;
   f32_bn_forward_train_planar_reduce(x: Ptr, N: number, C: number, S: number, weight: Ptr, bias: Ptr, runMean: Ptr,
     runVar: Ptr, momentum: number, eps: number, mean: Ptr, m2: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
-  f32_bn_forward_train_interleaved_reduce(x: Ptr, R: number, C: number, weight: Ptr, bias: Ptr, runMean: Ptr,
-    runVar: Ptr, momentum: number, eps: number, mean: Ptr, m2: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_forward_train_interleaved_fold(R: number, C: number, weight: Ptr, bias: Ptr, runMean: Ptr, runVar: Ptr,
+    momentum: number, eps: number, mean: Ptr, m2: Ptr, groups: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
   f32_bn_fold_running(C: number, weight: Ptr, bias: Ptr, runMean: Ptr, runVar: Ptr, eps: number, coef: Ptr, ...p: Part): void;
   f32_bn_fold_batch(C: number, weight: Ptr, bias: Ptr, mean: Ptr, invstd: Ptr, coef: Ptr, ...p: Part): void;
   f32_bn_apply_planar(x: Ptr, y: Ptr, N: number, C: number, S: number, coef: Ptr, ...p: Part): void;
   f32_bn_apply_interleaved(x: Ptr, y: Ptr, R: number, C: number, coef: Ptr, ...p: Part): void;
   f32_bn_backward_train_planar_reduce(dy: Ptr, x: Ptr, N: number, C: number, S: number, weight: Ptr, mean: Ptr,
     invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, coef: Ptr, ...p: Part): void;
-  f32_bn_backward_train_interleaved_reduce(dy: Ptr, x: Ptr, R: number, C: number, weight: Ptr, mean: Ptr,
-    invstd: Ptr, gradWeight: Ptr, gradBias: Ptr, sumDy: Ptr, sumDyXmu: Ptr, shifts: Ptr, coef: Ptr, ...p: Part): void;
   f32_bn_backward_apply_planar(dy: Ptr, x: Ptr, dx: Ptr, N: number, C: number, S: number, coef: Ptr, ...p: Part): void;
   f32_bn_backward_apply_interleaved(dy: Ptr, x: Ptr, dx: Ptr, R: number, C: number, coef: Ptr, ...p: Part): void;
   f32_bn_backward_eval_planar_reduce(dy: Ptr, x: Ptr, N: number, C: number, S: number, weight: Ptr, runMean: Ptr,
     runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr, mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
     coef: Ptr, ...p: Part): void;
-  f32_bn_backward_eval_interleaved_reduce(dy: Ptr, x: Ptr, R: number, C: number, weight: Ptr, runMean: Ptr,
-    runVar: Ptr, eps: number, gradWeight: Ptr, gradBias: Ptr, mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
-    shifts: Ptr, coef: Ptr, ...p: Part): void;
   f32_bn_backward_reduce_planar(dy: Ptr, x: Ptr, N: number, C: number, S: number, mean: Ptr, sumDy: Ptr,
     sumDyXmu: Ptr, ...p: Part): void;
-  f32_bn_backward_reduce_interleaved(dy: Ptr, x: Ptr, R: number, C: number, mean: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
-    shifts: Ptr, ...p: Part): void;
+  f32_bn_backward_shifts(C: number, mean: Ptr, shifts: Ptr, ...p: Part): void;
+  f32_bn_backward_reduce_interleaved(dy: Ptr, x: Ptr, R: number, C: number, shifts: Ptr, sumDy: Ptr, sumDyXmu: Ptr,
+    groups: Ptr, ...p: Part): void;
+  f32_bn_backward_merge_interleaved(R: number, C: number, mean: Ptr, sumDy: Ptr, sumDyXmu: Ptr, groups: Ptr, ...p: Part): void;
   f32_bn_backward_fold(C: number, weight: Ptr, mean: Ptr, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, count: number,
+    gradWeight: Ptr, gradBias: Ptr, coef: Ptr, ...p: Part): void;
+  f32_bn_backward_eval_fold(C: number, weight: Ptr, runMean: Ptr, runVar: Ptr, eps: number, mean: Ptr, invstd: Ptr,
     coef: Ptr, ...p: Part): void;
+  f32_bn_backward_eval_grads(C: number, invstd: Ptr, sumDy: Ptr, sumDyXmu: Ptr, gradWeight: Ptr, gradBias: Ptr, ...p: Part): void;
   // Linear layer (assembly/matmul.ts): x[M,K], W[N,K], y/dy[M,N]; bias 0 = none.
   f32_matmul_nt(x: Ptr, w: Ptr, b: Ptr, y: Ptr, M: number, K: number, N: number): void;
   f32_matmul_nn(dy: Ptr, w: Ptr, dx: Ptr, M: number, N: number, K: number): void;

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { BatchNorm, BatchNormOptions, Runtime } from '../src/index.node.js';
+import { Workspace } from '../src/ops.js';
 
 export type Dims = 1 | 2 | 3;
 
@@ -62,4 +63,11 @@ export function expectError(run: () => unknown, type: typeof TypeError | typeof 
 export function held(rt: Runtime): { liveTensors: number; bytesAllocated: number } {
   const { liveTensors, bytesAllocated } = rt.memoryUsage();
   return { liveTensors, bytesAllocated };
+}
+
+/** The most channels whose BatchNorm workspace fits in `bytes` (0 if none): filling memory with layers. */
+export function channelsFitting(bytes: number): number {
+  let C = 0;
+  for (let step = 2 ** 30; step >= 1; step /= 2) if (Workspace.bytes(C + step) <= bytes) C += step;
+  return C;
 }

@@ -6,9 +6,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { init, type BatchNorm, type Runtime, type Tensor } from '../src/index.node.js';
-import { Workspace } from '../src/ops.js';
 import { makeRuntime, MAX_ALLOCATION_BYTES } from '../src/runtime.js';
 import { instantiateKernels } from '../src/wasm.js';
+import { channelsFitting } from './harness.js';
 import { randn, Rng } from './reference.js';
 
 let simdModule: WebAssembly.Module;
@@ -149,7 +149,7 @@ describe('out of memory', () => {
   // The largest layer whose workspace fits one 1 GiB heap block. With neither parameters nor
   // running stats nothing but the workspace is allocated, and nothing writes to it until a
   // forward, so filling wasm32's 4 GiB costs address space, not RAM.
-  const HUGE = Math.floor(MAX_ALLOCATION_BYTES / Workspace.bytes(1));
+  const HUGE = channelsFitting(MAX_ALLOCATION_BYTES);
 
   it('an allocation that cannot fit throws RangeError, changes nothing, and the runtime stays usable', async () => {
     const rt = await fresh();

@@ -4,8 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../src/index.node.js';
 import * as nn from '../src/nn/index.js';
-import { Workspace } from '../src/ops.js';
-import { expectError, held, thrown } from './harness.js';
+import { channelsFitting, expectError, held, thrown } from './harness.js';
 import { randn, Rng } from './reference.js';
 
 type Runtime = Awaited<ReturnType<typeof init>>;
@@ -195,14 +194,13 @@ describe('Sequential state dicts: PyTorch key spelling exactly, full keys in err
 describe('out of memory inside a constructor releases what it made', () => {
   // Fills wasm32's 4 GiB with BatchNorm workspaces (address space, never written, so no RAM)
   // down to less than 48 KiB free, apart from one block of `hole` bytes set aside first.
-  const perChannel = Workspace.bytes(1);
   function squeeze(r: Runtime, hole: number): () => void {
     const hogs: { dispose(): void }[] = [];
-    const gap = r.batchNorm1d(Math.floor(hole / perChannel), { affine: false, trackRunningStats: false });
-    for (let bytes = 2 ** 30 - perChannel; bytes >= 48 * 1024; bytes = Math.floor(bytes / 2)) {
+    const gap = r.batchNorm1d(channelsFitting(hole), { affine: false, trackRunningStats: false });
+    for (let bytes = 2 ** 30 - 64; bytes >= 48 * 1024; bytes = Math.floor(bytes / 2)) {
       for (;;) {
         try {
-          hogs.push(r.batchNorm1d(Math.floor(bytes / perChannel), { affine: false, trackRunningStats: false }));
+          hogs.push(r.batchNorm1d(channelsFitting(bytes), { affine: false, trackRunningStats: false }));
         } catch {
           break;
         }

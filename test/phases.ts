@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { instantiateKernels, type Kernels } from '../src/wasm.js';
 import { layoutOf, type Layout } from '../src/shape.js';
 import * as ops from '../src/ops.js';
+import { CALLER_PHASES } from '../src/pool.js';
 import { Rng } from './reference.js';
 
 export type Build = 'simd' | 'scalar';
@@ -39,7 +40,7 @@ export function thresholdCases(k: Kernels): Case[] {
   const SHORT_ROW = g(k, 'SHORT_ROW'), COLUMNS = g(k, 'COLUMNS'), CHUNK = g(k, 'CHUNK'), BLOCK = g(k, 'BLOCK');
   const MAX_ROW_IN_ORDER = g(k, 'MAX_ROW_IN_ORDER'), MAX_ROW_IN_LANES = g(k, 'MAX_ROW_IN_LANES');
   const MAX_BLOCK_ROWS = g(k, 'MAX_BLOCK_ROWS'), DOT_TERMS = g(k, 'DOT_TERMS'), UNIT = g(k, 'INTERLEAVED_UNIT');
-  const MIN_SPLIT_ROW = g(k, 'MIN_SPLIT_ROW');
+  const MAX_GROUPS = g(k, 'MAX_GROUPS');
   const L2 = g(k, 'L2_BYTES') / 4;
   const cases: Case[] = [];
   const around = (T: number): number[] => [T - 1, T, T + 1];
@@ -67,8 +68,12 @@ export function thresholdCases(k: Kernels): Case[] {
   for (const R of around(MAX_BLOCK_ROWS)) interleaved(`MAX_BLOCK_ROWS rows ${R}`, R, 5, 'jump');
   for (const R of around(DOT_TERMS)) interleaved(`DOT_TERMS rows ${R}`, R, 7);
   for (const C of around(CHUNK)) interleaved(`CHUNK channels ${C}`, 9, C);
-  for (const C of around(MIN_SPLIT_ROW)) interleaved(`MIN_SPLIT_ROW channels ${C}`, 33, C);
-  for (const C of around(MIN_SPLIT_ROW + UNIT)) interleaved(`INTERLEAVED_UNIT channels ${C}`, 21, C);
+  // Row groups: one group up to a block of rows, a group per block up to MAX_GROUPS blocks,
+  // then groups of several blocks (the last one short); above CHUNK channels, one group.
+  for (const R of around(MAX_GROUPS * MAX_BLOCK_ROWS)) interleaved(`MAX_GROUPS rows ${R}`, R, 5, 'jump');
+  interleaved('MAX_GROUPS groups of three blocks, the last short', (2 * MAX_GROUPS + 1) * MAX_BLOCK_ROWS - 3, 6, 'jumpSome');
+  for (const C of around(CHUNK)) interleaved(`MAX_GROUPS over CHUNK channels ${C}`, 2 * MAX_BLOCK_ROWS + 1, C);
+  for (const C of around(2 * CHUNK + UNIT)) interleaved(`INTERLEAVED_UNIT channels ${C}`, 21, C);
   for (const R of [L2 / 64, L2 / 64 + 1]) interleaved(`L2 interleaved ${R}x64`, R, 64, 'jump');
   for (const R of [1, 2, 3, 4, 5]) interleaved(`rows ${R}`, R, 6);
   interleaved('far columns in some units of a chunk', 300, 64, 'jumpSome');
@@ -112,7 +117,7 @@ export function sequentialParts(k: Kernels, parts: number): PartsRunner {
 export interface Run {
   /** Each op's outputs, in order, as bytes. */
   outputs: { op: string; bytes: Uint8Array }[];
-  /** lastPath after each phase, by op. */
+  /** lastPath after each phase that takes a path, by op. */
   paths: Record<string, number[]>;
 }
 
@@ -153,9 +158,10 @@ export function runEveryOp(k: Kernels, c: Case, run: PartsRunner): Run {
   const p: ops.Params = { weight, bias, runningMean: runMean, runningVar: runVar };
   const result: Run = { outputs: [], paths: {} };
   const op = (name: string, phases: ops.Phase[], outputs: [number, number][]): void => {
-    result.paths[name] = phases.map((phase) => {
+    // The calling thread's per-channel phases take no path.
+    result.paths[name] = phases.flatMap((phase) => {
       run([phase]);
-      return g(k, 'lastPath');
+      return CALLER_PHASES.has(phase.name) ? [] : [g(k, 'lastPath')];
     });
     for (const [at, n] of outputs) result.outputs.push({ op: name, bytes: new Uint8Array(k.memory.buffer, at, n).slice() });
   };
