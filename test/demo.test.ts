@@ -137,7 +137,7 @@ withRuntime('Chromium', await findChromium(), (executablePath, version) => {
     }
 
     beforeAll(async () => {
-      for (const file of ['dist/index.js', 'dist/nn/index.js', 'build/simd.wasm', 'build/scalar.wasm']) {
+      for (const file of ['dist/index.js', 'dist/nn/index.js', 'build/simd.wasm', 'build/simd-threads.wasm', 'build/scalar.wasm']) {
         if (!existsSync(join(repo, file))) throw new Error(`${file} is missing: run \`npm run build\` first`);
       }
       scratch = await mkdtemp(join(tmpdir(), 'batchnorm-wasm-demo-'));
