@@ -2,7 +2,9 @@
 // file only keeps the series the worker sends and redraws at most once per frame.
 import { DIGITS_FILE } from './digits.ts';
 import { LineChart, sharedRange, type Series } from './plot.ts';
-import { FIGURE1, MODELS, type FromWorker, type Model, type RunConfig, type ToWorker } from './protocol.ts';
+import {
+  FIGURE1, MODELS, type FromWorker, type Model, type RunConfig, type RuntimeInfo, type ThreadsChoice, type ToWorker,
+} from './protocol.ts';
 
 const COLORS: Record<Model, string> = { bn: '#1d4ed8', plain: '#ea580c' };
 const PIXELS = 784;
@@ -22,6 +24,7 @@ const controls = {
   batch: element<HTMLSelectElement>('batch'),
   seed: element<HTMLInputElement>('seed'),
   simd: element<HTMLInputElement>('simd'),
+  threads: element<HTMLSelectElement>('threads'),
 };
 const readout = {
   status: element('status'),
@@ -29,6 +32,7 @@ const readout = {
   speed: element('speed'),
   bnTime: element('bn-time'),
   build: element('build'),
+  threads: element('threads-run'),
   accuracy: { bn: element('acc-bn'), plain: element('acc-plain') } as Record<Model, HTMLElement>,
 };
 
@@ -62,7 +66,14 @@ function readConfig(): RunConfig | null {
     initStd: Number(controls.init.value),
     batch: Number(controls.batch.value),
     simd: controls.simd.checked,
+    threads: threadsChoice(controls.threads.value),
   };
+}
+
+/** The threads select's value ('auto' or a count) as init() takes it; anything else is 'auto'. */
+function threadsChoice(value: string | null): ThreadsChoice {
+  const listed = [...controls.threads.options].some((option) => option.value === value);
+  return listed && value !== 'auto' ? Number(value) : 'auto';
 }
 
 /** Selects `value`, adding it as an option when a link asked for one the list lacks. */
@@ -77,9 +88,10 @@ function applyConfig(config: RunConfig): void {
   choose(controls.init, config.initStd);
   choose(controls.batch, config.batch);
   controls.simd.checked = config.simd;
+  controls.threads.value = String(config.threads);
 }
 
-// ?seed=…&lr=…&init=…&batch=…&simd=0 preset the controls and ?steps=N pauses training
+// ?seed=…&lr=…&init=…&batch=…&simd=0&threads=2 preset the controls and ?steps=N pauses training
 // at step N: a link to a given run.
 const query = new URLSearchParams(location.search);
 const stopAt = Number(query.get('steps')) > 0 ? Math.floor(Number(query.get('steps'))) : null;
@@ -89,7 +101,7 @@ function configFromUrl(): RunConfig {
   const d = FIGURE1.defaults;
   return {
     seed: number('seed', d.seed), lr: number('lr', d.lr), initStd: number('init', d.initStd), batch: number('batch', d.batch),
-    simd: query.get('simd') !== '0',
+    simd: query.get('simd') !== '0', threads: threadsChoice(query.get('threads')),
   };
 }
 
@@ -156,6 +168,34 @@ function scheduleRedraw(): void {
   }
 }
 
+/**
+ * Why the networks train on one thread, as far as the page can tell: init()'s own reason
+ * when it refused the count chosen; for 'auto', what it decides from (cross-origin
+ * isolation, the build, the logical cores); nothing when 1 was chosen.
+ */
+function whyOneThread(runtime: RuntimeInfo): string | null {
+  if (runtime.refused !== null) return runtime.refused;
+  if (runtime.asked === 1) return null;
+  if (!crossOriginIsolated) return 'the page is not cross-origin isolated';
+  if (!runtime.simd) return 'the scalar build runs one thread';
+  return `'auto' on ${navigator.hardwareConcurrency} logical cores`;
+}
+
+let runtime: RuntimeInfo | null = null;
+
+function showThreads(threads: number): void {
+  const why = threads === 1 && runtime !== null ? whyOneThread(runtime) : null;
+  setValue(readout.threads, threads, why === null ? String(threads) : `${threads} (${why})`);
+}
+
+function showRuntime(info: RuntimeInfo): void {
+  runtime = info;
+  setValue(readout.build, info.simd, info.simd ? 'SIMD' : 'scalar');
+  controls.simd.checked = info.simd;
+  controls.threads.value = String(info.asked);
+  showThreads(info.threads);
+}
+
 function setRunning(value: boolean): void {
   running = value;
   controls.run.textContent = running ? 'Pause' : 'Start';
@@ -172,7 +212,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       step = 0;
       for (const chart of [charts.accuracy, charts.loss, charts.percentiles.bn, charts.percentiles.plain]) chart.clear();
       applyConfig(message.config);
-      setValue(readout.build, message.simd, message.simd ? 'SIMD' : 'scalar');
+      showRuntime(message.runtime);
       setValue(readout.speed, '', '–');
       setValue(readout.bnTime, '', '–');
       drawDigits(message.grid.images, message.grid.labels);
@@ -180,13 +220,13 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       setRunning(running);
       scheduleRedraw();
       break;
-    case 'simd':
-      setValue(readout.build, message.simd, message.simd ? 'SIMD' : 'scalar');
-      controls.simd.checked = message.simd;
+    case 'runtime':
+      showRuntime(message.runtime);
       break;
     case 'progress': {
       step = message.step;
       setValue(readout.step, step, step.toLocaleString('en'));
+      if (String(message.threads) !== readout.threads.dataset.value) showThreads(message.threads);
       // The worker has the last word: it stops by itself at ?steps=N or on an error.
       if (message.running !== running) setRunning(message.running);
       for (const point of message.losses) {
@@ -244,7 +284,8 @@ const reset = () => {
 controls.reset.addEventListener('click', reset);
 for (const restarting of [controls.init, controls.batch, controls.seed]) restarting.addEventListener('change', reset);
 controls.lr.addEventListener('change', () => send({ type: 'lr', lr: Number(controls.lr.value) }));
-controls.simd.addEventListener('change', () => send({ type: 'simd', simd: controls.simd.checked }));
+const switchRuntime = () => send({ type: 'runtime', simd: controls.simd.checked, threads: threadsChoice(controls.threads.value) });
+for (const moving of [controls.simd, controls.threads]) moving.addEventListener('change', switchRuntime);
 addEventListener('resize', scheduleRedraw);
 
 const initial = configFromUrl();

@@ -1,6 +1,9 @@
 // Messages between the page (main.ts) and the training worker (worker.ts).
 import { FIGURE1 as REPRODUCE } from '../experiments/lib/figure1.mjs';
 
+/** init()'s threads option: 'auto' (half the logical cores, at most 4) or a count. */
+export type ThreadsChoice = 'auto' | number;
+
 /** What a Reset starts from. */
 export interface RunConfig {
   seed: number;
@@ -9,6 +12,7 @@ export interface RunConfig {
   batch: number;
   lr: number;
   simd: boolean;
+  threads: ThreadsChoice;
 }
 
 /**
@@ -18,7 +22,7 @@ export interface RunConfig {
 export const FIGURE1 = Object.freeze({
   hidden: REPRODUCE.hidden as readonly number[],
   trainSize: REPRODUCE.trainSize,
-  defaults: Object.freeze({ seed: 1, initStd: REPRODUCE.initStd, batch: REPRODUCE.batch, lr: REPRODUCE.lr, simd: true }) as RunConfig,
+  defaults: Object.freeze({ seed: 1, initStd: REPRODUCE.initStd, batch: REPRODUCE.batch, lr: REPRODUCE.lr, simd: true, threads: 'auto' }) as RunConfig,
 });
 
 export const MODELS = ['bn', 'plain'] as const;
@@ -32,7 +36,8 @@ export type ToWorker =
   | { type: 'start' }
   | { type: 'pause' }
   | { type: 'lr'; lr: number }
-  | { type: 'simd'; simd: boolean };
+  /** Moves both networks, mid-training, to the runtime of this build and these threads. */
+  | { type: 'runtime'; simd: boolean; threads: ThreadsChoice };
 
 export interface Evaluation {
   step: number;
@@ -56,16 +61,28 @@ export interface Speed {
   bnBackwardUs: number;
 }
 
+/** The runtime both networks train on. */
+export interface RuntimeInfo {
+  simd: boolean;
+  /** rt.threads: how many threads a large op runs on. */
+  threads: number;
+  /** The threads option init() was given. */
+  asked: ThreadsChoice;
+  /** Why init() refused the threads asked for (the networks then train on one thread), or null. */
+  refused: string | null;
+}
+
 export type FromWorker =
   | {
     type: 'reset';
-    simd: boolean;
+    runtime: RuntimeInfo;
     config: RunConfig;
     trainDigits: number;
     testDigits: number;
     /** A few test digits, 784 floats each, and their labels, for the prediction grid. */
     grid: { images: Float32Array; labels: number[] };
   }
-  | { type: 'simd'; simd: boolean }
-  | { type: 'progress'; step: number; running: boolean; losses: LossPoint[]; evaluations: Evaluation[]; speed: Speed | null; divergedAt: PerModel<number | null> }
+  | { type: 'runtime'; runtime: RuntimeInfo }
+  /** `threads`: rt.threads now (1 once a pool that failed to start gave up). */
+  | { type: 'progress'; step: number; running: boolean; threads: number; losses: LossPoint[]; evaluations: Evaluation[]; speed: Speed | null; divergedAt: PerModel<number | null> }
   | { type: 'error'; message: string };

@@ -10,7 +10,8 @@ import * as figure1 from '../experiments/lib/figure1.mjs';
 import { fetchDigits, type Digits } from './digits.ts';
 import {
   FIGURE1, MODELS,
-  type Evaluation, type FromWorker, type LossPoint, type Model, type PerModel, type RunConfig, type Speed, type ToWorker,
+  type Evaluation, type FromWorker, type LossPoint, type Model, type PerModel, type RunConfig, type RuntimeInfo, type Speed,
+  type ThreadsChoice, type ToWorker,
 } from './protocol.ts';
 
 // The experiments are untyped JavaScript; these are the parts of them the page relies on.
@@ -60,8 +61,13 @@ interface BatchOrder {
   next: number;
 }
 
-interface Session {
+/** A runtime, and why init() refused the threads asked for when it runs one thread instead. */
+interface Placed {
   rt: Runtime;
+  refused: string | null;
+}
+
+interface Session extends Placed {
   config: RunConfig;
   train: Digits;
   test: Digits;
@@ -84,12 +90,27 @@ const scope = self as unknown as {
 };
 const post = (message: FromWorker, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
-const runtimes = new Map<boolean, Promise<Runtime>>();
-function runtime(simd: boolean): Promise<Runtime> {
-  let rt = runtimes.get(simd);
-  if (rt === undefined) runtimes.set(simd, (rt = init({ simd })));
-  return rt;
+// One runtime per build and threads choice, kept for the next switch back to it.
+const runtimes = new Map<string, Promise<Placed>>();
+function runtime(simd: boolean, threads: ThreadsChoice): Promise<Placed> {
+  const key = `${simd} ${threads}`;
+  let placed = runtimes.get(key);
+  if (placed === undefined) runtimes.set(key, (placed = place(simd, threads)));
+  return placed;
 }
+
+// init() rejects a count above 1 it cannot start, with the reason (not cross-origin
+// isolated, the scalar build): the page shows it and the networks train on one thread.
+async function place(simd: boolean, threads: ThreadsChoice): Promise<Placed> {
+  try {
+    return { rt: await init({ simd, threads }), refused: null };
+  } catch (error) {
+    if (threads === 'auto' || threads === 1) throw error;
+    return { rt: (await runtime(simd, 1)).rt, refused: (error as Error).message };
+  }
+}
+
+const runtimeInfo = (s: Session): RuntimeInfo => ({ simd: s.rt.simd, threads: s.rt.threads, asked: s.config.threads, refused: s.refused });
 
 let digits: Digits | null = null;
 let session: Session | null = null;
@@ -147,11 +168,11 @@ function tensors(rt: Runtime, batch: number, test: Digits): Pick<Session, 'x' | 
 }
 
 async function newSession(config: RunConfig): Promise<Session> {
-  const rt = await runtime(config.simd);
+  const { rt, refused } = await runtime(config.simd, config.threads);
   const { data: { train, test }, seeds } = splitAndSeeds(digits!, new nn.Rng(config.seed), FIGURE1.trainSize);
   const batchRng = new nn.Rng(seeds.batches);
   return {
-    rt, config, train, test,
+    rt, refused, config, train, test,
     models: { bn: buildModel(rt, 'bn', config, seeds), plain: buildModel(rt, 'plain', config, seeds) },
     order: { rng: batchRng, order: batchRng.permutation(train.count), next: 0 },
     ...tensors(rt, config.batch, test),
@@ -265,7 +286,7 @@ function measureBatchNorm({ bn, x, dy, y, dx }: Session['probe']): Pick<Speed, '
 function postProgress(speed: Speed | null): void {
   const s = session!;
   post({
-    type: 'progress', step: s.step, running, losses: pendingLosses, evaluations: pendingEvaluations, speed,
+    type: 'progress', step: s.step, running, threads: s.rt.threads, losses: pendingLosses, evaluations: pendingEvaluations, speed,
     divergedAt: { bn: s.models.bn.divergedAt, plain: s.models.plain.divergedAt },
   });
   pendingLosses = [];
@@ -326,7 +347,7 @@ async function reset(config: RunConfig): Promise<void> {
   session = s;
   const images = s.test.images.slice(0, GRID_DIGITS * PIXELS);
   post({
-    type: 'reset', simd: s.rt.simd, config, trainDigits: s.train.count, testDigits: s.test.count,
+    type: 'reset', runtime: runtimeInfo(s), config, trainDigits: s.train.count, testDigits: s.test.count,
     grid: { images, labels: Array.from(s.test.labels.subarray(0, GRID_DIGITS)) },
   }, [images.buffer]);
   pendingEvaluations.push(evaluate(s));
@@ -335,26 +356,29 @@ async function reset(config: RunConfig): Promise<void> {
   if (running) scheduleTick();
 }
 
-/** Moves both networks, mid-training, to the SIMD or the scalar build. */
-async function switchBuild(simd: boolean): Promise<void> {
+/** Moves both networks, mid-training, to the SIMD or the scalar build on the threads chosen. */
+async function switchRuntime(simd: boolean, threads: ThreadsChoice): Promise<void> {
   const old = session!;
-  if (old.rt.simd === simd) return;
   switching = true;
   try {
-    const rt = await runtime(simd);
-    const config = { ...old.config, simd };
+    const { rt, refused } = await runtime(simd, threads);
+    const config = { ...old.config, simd, threads };
     const move = (model: Model): Network => {
       const from = old.models[model];
       const to = buildModel(rt, model, config, { init: 0, noise: 0 });
       to.net.loadStateDict(from.net.stateDict());
       return { ...to, divergedAt: from.divergedAt, lossSum: from.lossSum };
     };
-    session = { ...old, rt, config, models: { bn: move('bn'), plain: move('plain') }, ...tensors(rt, config.batch, old.test) };
-    disposeSession(old);
+    // A refused count lands on the runtime the networks may already be on.
+    if (rt === old.rt) session = { ...old, refused, config };
+    else {
+      session = { ...old, rt, refused, config, models: { bn: move('bn'), plain: move('plain') }, ...tensors(rt, config.batch, old.test) };
+      disposeSession(old);
+    }
   } finally {
     switching = false;
   }
-  post({ type: 'simd', simd: session.rt.simd });
+  post({ type: 'runtime', runtime: runtimeInfo(session) });
   resetClock();
   if (running) scheduleTick();
 }
@@ -389,8 +413,8 @@ async function handle(message: ToWorker): Promise<void> {
         for (const model of MODELS) session.models[model].sgd.lr = message.lr;
       }
       break;
-    case 'simd':
-      if (session !== null) await switchBuild(message.simd);
+    case 'runtime':
+      if (session !== null) await switchRuntime(message.simd, message.threads);
       break;
   }
 }

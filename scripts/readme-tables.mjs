@@ -15,11 +15,14 @@ export const README = new URL('README.md', ROOT);
 export const LATEST = new URL('bench/results/latest.json', ROOT);
 export const RESULTS = new URL('docs/results.json', ROOT);
 
-// The speed headline: the ResNet-sized NCHW layer and the Ioffe network's tiny one.
+// The speed headline: the ResNet-sized NCHW layer, its channels-last twin, a BatchNorm1d of
+// MLP size and the Ioffe network's tiny one.
 const SPEED_ROWS = [
   ['nchw-32x64x56x56', 'forward-train'],
   ['nchw-32x64x56x56', 'forward-eval'],
   ['nchw-32x64x56x56', 'backward'],
+  ['nhwc-32x56x56x64', 'forward-train'],
+  ['bn1d-256x1024', 'forward-train'],
   ['bn1d-60x100', 'forward-train'],
   ['bn1d-60x100', 'backward'],
 ];
@@ -52,15 +55,19 @@ function when(env) {
 export function speedTable(latest) {
   const rows = SPEED_ROWS.map(([id, op]) => {
     const w = latest.workloads.find((candidate) => candidate.id === id);
-    const o = w?.ops[op]?.ours;
+    const row = w?.ops[op];
+    const o = row?.ours;
     if (o === undefined) throw new Error(`bench/results/latest.json has no ${op} for ${id}`);
-    return [w.label, op, fmtTime(o.ms), fmtRatio(o.vsFloor), fmtRatio(o.speedup['torch-1']), fmtRatio(o.speedup['tfjs-wasm'])];
+    const two = row['ours-2t']?.ms;
+    return [w.label, op, fmtTime(o.ms), fmtRatio(o.vsFloor), fmtRatio(o.ms / two), fmtRatio(o.speedup['torch-1']),
+      fmtRatio(row['torch-2']?.ms / two), fmtRatio(o.speedup['tfjs-wasm'])];
   });
   return [
-    table(['workload', 'op', 'time', '× floor', 'vs PyTorch, 1 thread', 'vs TF.js wasm'], rows),
+    table(['workload', 'op', 'time', '× floor', '2 threads', 'vs PyTorch, 1 thread', 'vs PyTorch, 2 threads', 'vs TF.js wasm'], rows),
     '',
-    `From \`bench/results/latest.json\` (${when(latest.env)}); × floor is the time over the memory sweeps the ` +
-      'operation must make, timed without arithmetic; "vs" is the peer\'s time over ours (— where the run had no such peer).',
+    `From \`bench/results/latest.json\` (${when(latest.env)}); time and × floor on one thread (× floor: the time over the ` +
+      'memory sweeps the operation must make, timed without arithmetic); "2 threads" is our speed-up with `init({ threads: 2 })`; ' +
+      '"vs" is the peer\'s time over ours, with as many threads on both sides (— where the run had no such peer).',
   ].join('\n');
 }
 
