@@ -103,7 +103,39 @@ export function threadsSection(latest) {
     '',
     table(head, rows),
   );
+  if (counts.includes(2)) lines.push('', ...threadsTargets(latest));
   return lines;
+}
+
+// Issue 17's targets for 2 threads: on this shape forward-train, forward-eval and backward
+// at least 1.4× faster than one thread; every workload's op ahead of PyTorch with 2 threads;
+// none slower than on one thread.
+const THREADS_TARGET_SHAPE = 'nchw-32x64x56x56';
+const THREADS_TARGET_OPS = ['forward-train', 'forward-eval', 'backward'];
+const THREADS_TARGET_SPEEDUP = 1.4;
+
+/** Whether the 2-thread rows meet issue 17's targets, each with the figures that decide it. */
+export function threadsTargets(latest) {
+  const rows = latest.workloads.flatMap((w) => operations(latest).flatMap((op) => {
+    const row = w.ops[op];
+    const two = row?.['ours-2t'];
+    return row?.ours && two ? [{ w, op, one: row.ours.ms, two: two.ms, torch: row['torch-2']?.ms }] : [];
+  }));
+  const met = (ok) => (ok ? 'met' : 'not met');
+  const headline = THREADS_TARGET_OPS.map((op) => rows.find((r) => r.w.id === THREADS_TARGET_SHAPE && r.op === op));
+  const speedups = headline.map((r, i) => `${THREADS_TARGET_OPS[i]} ${r ? fmtRatio(r.one / r.two) : 'not measured'}`);
+  const headlineMet = headline.every((r) => r && r.one / r.two >= THREADS_TARGET_SPEEDUP);
+  const withTorch = rows.filter((r) => r.torch !== undefined);
+  const behind = withTorch.filter((r) => r.torch <= r.two);
+  const slower = rows.filter((r) => r.two > r.one);
+  const name = (r, ratio) => `${r.w.label} ${r.op} (${fmtRatio(ratio)})`;
+  return [
+    `Targets (issue 17), on 2 threads: [${THREADS_TARGET_SHAPE.slice(5).split('x').join(',')}] at least ` +
+      `${THREADS_TARGET_SPEEDUP}× faster than one thread: ${speedups.join(', ')}, ${met(headlineMet)}; ahead of PyTorch with ` +
+      `2 threads on every workload and op: ${withTorch.length === 0 ? 'not measured (no PyTorch times)' : behind.length === 0
+        ? `ahead on all ${withTorch.length}, met` : `behind on ${behind.map((r) => name(r, r.torch / r.two)).join(', ')} (PyTorch's time over ours), not met`}; ` +
+      `no workload slower with threads: ${slower.length === 0 ? 'none slower, met' : `slower: ${slower.map((r) => name(r, r.one / r.two)).join(', ')} (speed-up), not met`}.`,
+  ];
 }
 
 /**

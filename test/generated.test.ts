@@ -13,7 +13,7 @@ import { repoRoot } from './portability/packed.js';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { GENERATED_MARK } from '../scripts/generated.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
-import { peers, renderPerformancePage, splitCrossover, splitSection, tfjsSection, threadsSection } from '../bench/page.mjs';
+import { peers, renderPerformancePage, splitCrossover, splitSection, tfjsSection, threadsSection, threadsTargets } from '../bench/page.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { renderTfjsMnistPage } from '../experiments/lib/tfjs-report.mjs';
 // @ts-expect-error: plain ESM scripts without type declarations
@@ -156,6 +156,24 @@ describe('docs/performance.md: the threads axis and the split threshold (synthet
       '| BatchNorm2d [8,4,4,4] | backward | 3.00 ms | 1.50× | 3.20 ms | 2.00× | 0.94× | 1.50× |',
     ].join('\n'));
     expect((threadsSection({ ...latest, threads: undefined }) as string[]).join('\n')).toContain('Not measured by this run');
+  });
+
+  it("says whether issue 17's 2-thread targets are met, with the figures that decide each", () => {
+    const ops = (one: number, two: number, torch: number): object => ({ ours: { ms: one }, 'ours-2t': { ms: two }, 'torch-2': { ms: torch } });
+    const targets = (headline: number, torchBehind: number, slower: number): string => (threadsTargets({
+      traffic: { 'forward-train': 2, 'forward-eval': 2, backward: 3 },
+      workloads: [
+        { id: 'nchw-32x64x56x56', label: 'A', ops: { 'forward-train': ops(3, 2, 9), 'forward-eval': ops(headline, 1, 9), backward: ops(3, 2, 9) } },
+        { id: 'bn1d-60x100', label: 'B', ops: { 'forward-train': ops(1, slower, torchBehind) } },
+      ],
+    }) as string[]).join('\n');
+    expect(targets(1.5, 5, 1)).toBe('Targets (issue 17), on 2 threads: [32,64,56,56] at least 1.4× faster than one thread: ' +
+      'forward-train 1.50×, forward-eval 1.50×, backward 1.50×, met; ahead of PyTorch with 2 threads on every workload and op: ' +
+      'ahead on all 4, met; no workload slower with threads: none slower, met.');
+    const missed = targets(1.3, 0.5, 1.25);
+    expect(missed).toContain('forward-eval 1.30×, backward 1.50×, not met');
+    expect(missed).toContain('behind on B forward-train (0.40×) (PyTorch\'s time over ours), not met');
+    expect(missed).toContain('slower: B forward-train (0.80×) (speed-up), not met');
   });
 
   it('counts the threaded rows as ours, not as peers', () => {
