@@ -103,6 +103,7 @@ export function threadsSection(latest) {
     '',
     table(head, rows),
   );
+  if (latest.workloads.length > 0) lines.push('', '![Speed-up over one thread, ours and the floor\'s](performance/scaling.svg)');
   if (counts.includes(2)) lines.push('', ...threadsTargets(latest));
   return lines;
 }
@@ -286,6 +287,7 @@ export function renderPerformancePage(latest) {
   ];
   if (latest.sweep.length > 0) {
     lines.push('', '## Size sweep (BatchNorm1d [10, 10, L]), median time per call', '', timesTable(latest, latest.sweep));
+    if (latest.sweep.length > 1) lines.push('', '![Time per call against size](performance/sweep.svg)');
   }
   lines.push('', ...threadsSection(latest), '', ...splitSection(latest.split));
   lines.push('', '## What each column includes', '', ...Object.entries(latest.impls).map(([k, v]) => `- **${k}**: ${v}`));

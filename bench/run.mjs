@@ -8,7 +8,7 @@
 //
 //   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100,split-threshold]
 //
-// Writes bench/results/latest.json, bench/results/sweep.svg, bench/results/scaling.svg (the
+// Writes bench/results/latest.json, docs/performance/sweep.svg, docs/performance/scaling.svg (the
 // threads axis) and docs/performance.md (rendered from latest.json by bench/page.mjs), and
 // prints that page. A full run (no --quick, no --only) ends with the TensorFlow.js layer and
 // end-to-end rows (bench/tfjs-layer.mjs), stored as latest.json's `tfjs` (null when the run
@@ -34,6 +34,8 @@ import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
 const RESULTS = new URL('results/', HERE);
+// The charts the performance page shows, beside it.
+const CHARTS = new URL('../docs/performance/', HERE);
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
@@ -545,13 +547,14 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(out, null, 1)}\n`);
   const wrote = ['bench/results/latest.json', 'docs/performance.md'];
+  mkdirSync(CHARTS, { recursive: true });
   if (sweep.length > 1) {
-    writeFileSync(new URL('sweep.svg', RESULTS), sweepChart(sweep));
-    wrote.push('bench/results/sweep.svg');
+    writeFileSync(new URL('sweep.svg', CHARTS), sweepChart(sweep));
+    wrote.push('docs/performance/sweep.svg');
   }
   if (threadCounts.length > 0 && results.length > 0) {
-    writeFileSync(new URL('scaling.svg', RESULTS), scalingChart(results, threadCounts));
-    wrote.push('bench/results/scaling.svg');
+    writeFileSync(new URL('scaling.svg', CHARTS), scalingChart(results, threadCounts));
+    wrote.push('docs/performance/scaling.svg');
   }
   // The page is what the run prints: one renderer for both.
   process.stdout.write(writePerformancePage(out));
