@@ -32,9 +32,10 @@ export async function instantiateShared(module: WebAssembly.Module, memory: WebA
 }
 
 /**
- * Below this many values an op runs on the calling thread alone: waking the workers and
- * waiting for the slowest costs more than a small op. A first choice (256 KB of f32, about
- * the size where an op takes tens of microseconds), not yet measured on a quiet machine.
+ * Below this many values an op runs on the calling thread alone: handing a phase to the
+ * workers and waiting for the slowest costs more than the share they take. Measured by
+ * `npm run bench` (bench/split-threshold.mjs): on 2 threads every op on both layouts is
+ * faster split from here on, and at half this size some are not.
  */
 export const MIN_SPLIT_VALUES = 1 << 16;
 
