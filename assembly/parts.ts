@@ -105,7 +105,7 @@ export function groupCount(R: i32, C: i32): i32 {
   if (C > CHUNK || R <= MAX_BLOCK_ROWS) return 1;
   const blocks = (R + MAX_BLOCK_ROWS - 1) / MAX_BLOCK_ROWS;
   const perGroup = (blocks + MAX_GROUPS - 1) / MAX_GROUPS;
-  return max(1, (blocks + perGroup - 1) / perGroup);
+  return (blocks + perGroup - 1) / perGroup;
 }
 
 // Rows per group: whole blocks, as evenly as whole blocks allow.
