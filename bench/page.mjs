@@ -7,7 +7,10 @@
 //                          change to this renderer; npm run bench renders it from its run)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generatedHeader } from '../scripts/generated.mjs';
+import { generatedHeader, markdownTable } from '../scripts/generated.mjs';
+
+// Every table of the page: the first two columns name a row, the rest are numbers.
+const table = (head, rows) => markdownTable(head, rows, 2);
 
 export const PERFORMANCE_PAGE = new URL('../docs/performance.md', import.meta.url);
 const LATEST = new URL('results/latest.json', import.meta.url);
@@ -32,11 +35,6 @@ export function fmtTime(ms) {
 export function fmtRatio(x) {
   if (!Number.isFinite(x)) return '—';
   return x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
-}
-
-function table(head, rows) {
-  const align = head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|');
-  return [`| ${head.join(' | ')} |`, `|${align}|`, ...rows.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
 
 /** The operations in the order bench/run.mjs measures them. */

@@ -50,3 +50,12 @@ export function generatedHeader({ title, command, date = new Date(), info = mach
     '',
   ].join('\n');
 }
+
+/**
+ * A Markdown table: a header row, the separator, one row per array of cells. Columns from
+ * index `leftColumns` on are right-aligned (numbers); by default none are.
+ */
+export function markdownTable(head, rows, leftColumns = head.length) {
+  const separator = head.map((_, i) => (i < leftColumns ? ' --- ' : ' ---: ')).join('|');
+  return [`| ${head.join(' | ')} |`, `|${separator}|`, ...rows.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
+}

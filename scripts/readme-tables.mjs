@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fmtRatio, fmtTime } from '../bench/page.mjs';
+import { markdownTable as table } from './generated.mjs';
 import { sizes, sizesTable } from './sizes.mjs';
 
 const ROOT = new URL('../', import.meta.url);
@@ -43,10 +44,6 @@ const CLAIMS = {
   'santurkar.gradientPredictiveness': 'More predictive gradients (Santurkar Fig. 4b)',
   'santurkar.betaSmoothness': 'Smaller effective β-smoothness (Santurkar Fig. 4c)',
 };
-
-function table(head, rows) {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
 
 function when(env) {
   return `${env.date.slice(0, 10)}, ${env.cpus} × ${env.cpu}, \`${env.command}\``;

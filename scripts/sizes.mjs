@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { markdownTable } from './generated.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -46,9 +47,5 @@ export async function sizes() {
 
 export function sizesTable(rows) {
   const number = (n) => n.toLocaleString('en-US');
-  return [
-    '| file | bytes | gzip -9 (Node\'s zlib) |',
-    '| --- | ---: | ---: |',
-    ...rows.map((r) => `| ${r.label} | ${number(r.bytes)} | ${number(r.gzip)} |`),
-  ].join('\n');
+  return markdownTable(['file', 'bytes', 'gzip -9 (Node\'s zlib)'], rows.map((r) => [r.label, number(r.bytes), number(r.gzip)]), 1);
 }

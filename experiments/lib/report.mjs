@@ -3,6 +3,7 @@
 // rule, the per-seed values, the variants reported beside it and the paired tests. Every
 // number comes from results.json; nothing here judges a claim.
 import path from 'node:path';
+import { markdownTable as table } from '../../scripts/generated.mjs';
 
 const MARK = { held: '✅ held', 'did not hold': '❌ did not hold', inconclusive: '❔ inconclusive' };
 
@@ -22,10 +23,6 @@ export function effectText(c) {
   if (c.effect === null) return 'n/a (undefined for some seed)';
   const x = c.noEffect === 1 ? '×' : '';
   return `${num(c.effect)}${x} [${num(c.ci95[0])}, ${num(c.ci95[1])}]`;
-}
-
-function table(header, rows) {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 /** JSON with two-space indentation and arrays of numbers (or null) kept on one line. */

@@ -3,7 +3,7 @@
 // date, the machine and the command line), so the same JSON always renders the same page.
 // test/generated.test.ts re-renders the committed JSON and compares. No tfjs import here:
 // rendering needs none.
-import { generatedHeader } from '../../scripts/generated.mjs';
+import { generatedHeader, markdownTable as table } from '../../scripts/generated.mjs';
 import { bnShare } from '../../bench/page.mjs';
 
 export const VARIANTS = ['tfjs', 'ours', 'none'];
@@ -39,10 +39,6 @@ export function summarize(runs) {
     };
   }
   return out;
-}
-
-function table(head, rows) {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 function backendSection(part, config) {
