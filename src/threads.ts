@@ -34,8 +34,9 @@ export async function instantiateShared(module: WebAssembly.Module, memory: WebA
 /**
  * Below this many values an op runs on the calling thread alone: handing a phase to the
  * workers and waiting for the slowest costs more than the share they take. Measured by
- * `npm run bench` (bench/split-threshold.mjs): on 2 threads every op on both layouts is
- * faster split from here on, and at half this size some are not.
+ * `npm run bench` (bench/split-threshold.mjs, 2 threads): at half this size every op is
+ * slower split; from here planar ops are faster and interleaved ones break even, and from
+ * twice this size every op is faster.
  */
 export const MIN_SPLIT_VALUES = 1 << 16;
 
