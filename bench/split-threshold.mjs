@@ -9,7 +9,7 @@ export const SPLIT_THREADS = 2;
 export const SPLIT_OPS = ['forward-train', 'forward-eval', 'backward'];
 
 // A planar and an interleaved shape of each size: ResNet-like [N, 16, 16, 16] and
-// BatchNorm1d [R, 256] (wide enough that the interleaved backward sums split too).
+// BatchNorm1d [R, 256] (its reductions split by row groups, as channels-last ones do).
 const SHAPES = [
   { layout: 'planar', shapeOf: (values) => [Math.max(1, Math.round(values / 4096)), 16, 16, 16] },
   { layout: 'interleaved', shapeOf: (values) => [Math.max(1, Math.round(values / 256)), 256] },
