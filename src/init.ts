@@ -105,7 +105,7 @@ async function startThreads(loader: Loader, option: 'auto' | number, simdBundled
     else if (typeof SharedArrayBuffer === 'undefined') reason = 'SharedArrayBuffer is not available';
     else {
       try {
-        const started = await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn, { report });
+        const started = await startThreaded(await compileSource(threads.module, loader, 'init()'), wanted, threads.spawn, report);
         if (option !== 'auto') await started.threads.start();
         return started;
       } catch (cause) {

@@ -117,43 +117,41 @@ export function phasesOf(op: (k: Kernels) => void): Phase[] {
   return phases;
 }
 
-// Each op. Without `scratch` (the facade's calls) it runs across the attached splitter's
-// threads when large enough, else on the calling thread with its scratch; with `scratch`
-// (recording, or a caller's own) as part 0 of 1.
+// Each op is its kernel calls, made by runOp. Without `scratch` (the facade's calls) the op
+// runs across the attached splitter's threads when large enough, else on the calling thread
+// with its scratch; with `scratch` (recording, or a caller's own) as part 0 of 1.
+function runOp(k: Kernels, L: Layout, scratch: number | undefined, calls: (k: Kernels, scratch: number) => void): void {
+  if (scratch !== undefined) return calls(k, scratch);
+  const caller = callerOf(k), splitter = splitterFor(caller, L);
+  if (splitter !== null) splitter.run(phasesOf((recorder) => calls(recorder, 0)));
+  else calls(k, caller.scratch);
+}
+
 export function forwardTrain(k: Kernels, L: Layout, x: number, y: number, p: Params, momentum: number, eps: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => forwardTrain(r, L, x, y, p, momentum, eps, ws, 0)));
-    scratch = caller.scratch;
-  }
-  if (L.planar) {
-    k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
-  } else {
-    k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
-    k.f32_bn_forward_train_interleaved_fold(L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.groups, ws.invstd, ws.coef, scratch, 0, 1);
-  }
-  apply(k, L, x, y, ws, scratch);
+  runOp(k, L, scratch, (k, scratch) => {
+    if (L.planar) {
+      k.f32_bn_forward_train_planar_reduce(x, L.N, L.C, L.S, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.invstd, ws.coef, scratch, 0, 1);
+    } else {
+      k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
+      k.f32_bn_forward_train_interleaved_fold(L.R, L.C, p.weight, p.bias, p.runningMean, p.runningVar, momentum, eps, ws.mean, ws.m2, ws.groups, ws.invstd, ws.coef, scratch, 0, 1);
+    }
+    apply(k, L, x, y, ws, scratch);
+  });
 }
 
 export function forwardEval(k: Kernels, L: Layout, x: number, y: number, p: Params, eps: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => forwardEval(r, L, x, y, p, eps, ws, 0)));
-    scratch = caller.scratch;
-  }
-  k.f32_bn_fold_running(L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef, scratch, 0, 1);
-  apply(k, L, x, y, ws, scratch);
+  runOp(k, L, scratch, (k, scratch) => {
+    k.f32_bn_fold_running(L.C, p.weight, p.bias, p.runningMean, p.runningVar, eps, ws.coef, scratch, 0, 1);
+    apply(k, L, x, y, ws, scratch);
+  });
 }
 
 /** Normalizes with ws.mean, ws.invstd as given. */
 export function forwardElemt(k: Kernels, L: Layout, x: number, y: number, p: Params, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => forwardElemt(r, L, x, y, p, ws, 0)));
-    scratch = caller.scratch;
-  }
-  k.f32_bn_fold_batch(L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
-  apply(k, L, x, y, ws, scratch);
+  runOp(k, L, scratch, (k, scratch) => {
+    k.f32_bn_fold_batch(L.C, p.weight, p.bias, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
+    apply(k, L, x, y, ws, scratch);
+  });
 }
 
 /** y = (x − shift)·scale + offset with the coefficients in ws.coef. */
@@ -164,62 +162,50 @@ function apply(k: Kernels, L: Layout, x: number, y: number, ws: Workspace, scrat
 
 /** Count, mean and M2 per channel into ws.mean, ws.m2. */
 export function stats(k: Kernels, L: Layout, x: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => stats(r, L, x, ws, 0)));
-    scratch = caller.scratch;
-  }
-  if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
-  else {
-    k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
-    k.f32_bn_stats_interleaved_merge(L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
-  }
+  runOp(k, L, scratch, (k, scratch) => {
+    if (L.planar) k.f32_bn_stats_planar(x, L.N, L.C, L.S, ws.mean, ws.m2, scratch, 0, 1);
+    else {
+      k.f32_bn_stats_interleaved(x, L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
+      k.f32_bn_stats_interleaved_merge(L.R, L.C, ws.mean, ws.m2, ws.groups, scratch, 0, 1);
+    }
+  });
 }
 
 /** Training-mode backward with ws.mean, ws.invstd from the forward pass. */
 export function backwardTrain(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => backwardTrain(r, L, dy, x, dx, weight, gradWeight, gradBias, ws, 0)));
-    scratch = caller.scratch;
-  }
-  if (L.planar) {
-    k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
-  } else {
-    interleavedSums(k, L, dy, x, ws, scratch);
-    k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, L.R, gradWeight, gradBias, ws.coef, scratch, 0, 1);
-  }
-  backwardApply(k, L, dy, x, dx, ws, scratch);
+  runOp(k, L, scratch, (k, scratch) => {
+    if (L.planar) {
+      k.f32_bn_backward_train_planar_reduce(dy, x, L.N, L.C, L.S, weight, ws.mean, ws.invstd, gradWeight, gradBias, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
+    } else {
+      interleavedSums(k, L, dy, x, ws, scratch);
+      k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, L.R, gradWeight, gradBias, ws.coef, scratch, 0, 1);
+    }
+    backwardApply(k, L, dy, x, dx, ws, scratch);
+  });
 }
 
 export function backwardEval(k: Kernels, L: Layout, dy: number, x: number, dx: number, p: Params, eps: number, gradWeight: number, gradBias: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => backwardEval(r, L, dy, x, dx, p, eps, gradWeight, gradBias, ws, 0)));
-    scratch = caller.scratch;
-  }
-  if (L.planar) {
-    k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
-  } else {
-    k.f32_bn_backward_eval_fold(L.C, p.weight, p.runningMean, p.runningVar, eps, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
-    if (gradWeight !== 0 || gradBias !== 0) {
-      interleavedSums(k, L, dy, x, ws, scratch);
-      k.f32_bn_backward_eval_grads(L.C, ws.invstd, ws.sumDy, ws.sumDyXmu, gradWeight, gradBias, scratch, 0, 1);
+  runOp(k, L, scratch, (k, scratch) => {
+    if (L.planar) {
+      k.f32_bn_backward_eval_planar_reduce(dy, x, L.N, L.C, L.S, p.weight, p.runningMean, p.runningVar, eps, gradWeight, gradBias, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, ws.coef, scratch, 0, 1);
+    } else {
+      k.f32_bn_backward_eval_fold(L.C, p.weight, p.runningMean, p.runningVar, eps, ws.mean, ws.invstd, ws.coef, scratch, 0, 1);
+      if (gradWeight !== 0 || gradBias !== 0) {
+        interleavedSums(k, L, dy, x, ws, scratch);
+        k.f32_bn_backward_eval_grads(L.C, ws.invstd, ws.sumDy, ws.sumDyXmu, gradWeight, gradBias, scratch, 0, 1);
+      }
     }
-  }
-  // The coefficients are (0, γ·invstd, 0): the forward's apply turns dy into dx.
-  apply(k, L, dy, dx, ws, scratch);
+    // The coefficients are (0, γ·invstd, 0): the forward's apply turns dy into dx.
+    apply(k, L, dy, dx, ws, scratch);
+  });
 }
 
 /** Σdy and Σdy·(x − mean) per channel into ws.sumDy, ws.sumDyXmu. */
 export function backwardReduce(k: Kernels, L: Layout, dy: number, x: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => backwardReduce(r, L, dy, x, ws, 0)));
-    scratch = caller.scratch;
-  }
-  if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
-  else interleavedSums(k, L, dy, x, ws, scratch);
+  runOp(k, L, scratch, (k, scratch) => {
+    if (L.planar) k.f32_bn_backward_reduce_planar(dy, x, L.N, L.C, L.S, ws.mean, ws.sumDy, ws.sumDyXmu, scratch, 0, 1);
+    else interleavedSums(k, L, dy, x, ws, scratch);
+  });
 }
 
 /** Interleaved Σdy and Σdy·(x − mean) about ws.mean: shifts, the row groups' sums, their merge. */
@@ -231,13 +217,10 @@ function interleavedSums(k: Kernels, L: Layout, dy: number, x: number, ws: Works
 
 /** dx from ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu over `count` values per channel. */
 export function backwardElemt(k: Kernels, L: Layout, dy: number, x: number, dx: number, weight: number, count: number, ws: Workspace, scratch?: number): void {
-  if (scratch === undefined) {
-    const caller = callerOf(k), splitter = splitterFor(caller, L);
-    if (splitter !== null) return splitter.run(phasesOf((r) => backwardElemt(r, L, dy, x, dx, weight, count, ws, 0)));
-    scratch = caller.scratch;
-  }
-  k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, 0, 0, ws.coef, scratch, 0, 1);
-  backwardApply(k, L, dy, x, dx, ws, scratch);
+  runOp(k, L, scratch, (k, scratch) => {
+    k.f32_bn_backward_fold(L.C, weight, ws.mean, ws.invstd, ws.sumDy, ws.sumDyXmu, count, 0, 0, ws.coef, scratch, 0, 1);
+    backwardApply(k, L, dy, x, dx, ws, scratch);
+  });
 }
 
 function backwardApply(k: Kernels, L: Layout, dy: number, x: number, dx: number, ws: Workspace, scratch: number): void {

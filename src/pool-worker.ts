@@ -3,7 +3,7 @@
 // The worker scripts, pool-worker.node.ts and pool-worker.web.ts, only connect it to their
 // runtime's messages.
 import type { WorkerStart } from './pool.js';
-import { ARGS, DONE, FAILED, GENERATION, MAX_ARGS, PARTS, PHASE, PHASE_NAMES, STOP, nextGeneration } from './pool.js';
+import { ARGS, DONE, FAILED, GENERATION, PARTS, PHASE, PHASE_NAMES, STOP, controlViews, nextGeneration } from './pool.js';
 
 /** How a worker answers the pool: 'ready', or why it could not instantiate the kernels. */
 export type Post = (message: 'ready' | { error: string }) => void;
@@ -19,8 +19,7 @@ export async function serve(start: WorkerStart, post: Post): Promise<void> {
     post({ error: String(error) });
     return;
   }
-  const slots = new Int32Array(start.control, 0, 8);
-  const args = new Float64Array(start.control, 32, MAX_ARGS);
+  const { slots, args } = controlViews(start.control);
   // Read before saying ready: the first phase may be posted as soon as the pool hears it.
   let seen = Atomics.load(slots, GENERATION);
   post('ready');

@@ -42,8 +42,13 @@ export const ARGS = 4; // how many arguments
 export const STOP = 5; // 1: leave the loop
 export const FAILED = 6; // 1: a worker's part threw
 const SLOTS = 8;
-export const MAX_ARGS = 24;
-export const CONTROL_BYTES = SLOTS * 4 + MAX_ARGS * 8;
+const MAX_ARGS = 24;
+const CONTROL_BYTES = SLOTS * 4 + MAX_ARGS * 8;
+
+/** The control block's Int32 slots and f64 arguments, as the pool and each worker see them. */
+export function controlViews(control: SharedArrayBuffer): { slots: Int32Array; args: Float64Array } {
+  return { slots: new Int32Array(control, 0, SLOTS), args: new Float64Array(control, SLOTS * 4, MAX_ARGS) };
+}
 
 /**
  * Loads of a slot before a waiting thread sleeps in Atomics.wait (about 80 µs at 5 ns a
@@ -110,8 +115,7 @@ export class Pool {
     this.#k = k;
     this.#workers = workers;
     this.#scratch = scratch;
-    this.#slots = new Int32Array(control, 0, SLOTS);
-    this.#args = new Float64Array(control, SLOTS * 4, MAX_ARGS);
+    ({ slots: this.#slots, args: this.#args } = controlViews(control));
     this.threads = workers.length + 1;
   }
 

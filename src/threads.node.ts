@@ -7,7 +7,7 @@ import type { PoolWorker } from './pool.js';
 import type { ThreadsLoader } from './init.js';
 import type { Pool } from './pool.js';
 import type { Kernels } from './wasm.js';
-import { startThreaded, type ThreadOptions } from './threads.js';
+import { startThreaded } from './threads.js';
 
 export function spawnNodeWorker(): PoolWorker {
   const worker = new Worker(new URL('./pool-worker.node.js', import.meta.url));
@@ -25,7 +25,7 @@ const MODULE = new URL('../build/simd-threads.wasm', import.meta.url);
 export const nodeThreads: ThreadsLoader = { module: MODULE, spawn: spawnNodeWorker, logicalCores: availableParallelism };
 
 /** Kernels and a started pool on the package's simd-threads.wasm, for the tests: `threads` in all. */
-export async function startNodeThreads(threads: number, options: ThreadOptions = {}): Promise<{ kernels: Kernels; pool: Pool }> {
-  const started = await startThreaded(await WebAssembly.compile(await readFile(MODULE)), threads, spawnNodeWorker, options);
+export async function startNodeThreads(threads: number): Promise<{ kernels: Kernels; pool: Pool }> {
+  const started = await startThreaded(await WebAssembly.compile(await readFile(MODULE)), threads, spawnNodeWorker);
   return { kernels: started.kernels, pool: await started.threads.start() };
 }

@@ -102,21 +102,15 @@ export class Threads implements Splitter {
   }
 }
 
-export interface ThreadOptions {
-  /** Ops on fewer values run on the calling thread alone (default MIN_SPLIT_VALUES). */
-  minSplitValues?: number;
-  /** Says why the pool could not start (init() prints it under debug). */
-  report?: (reason: string) => void;
-}
-
 /**
  * The kernels of `module` (the simd-threads build) on new shared memory, and the threads
- * that split their ops: `threads` in all, the pool not started yet.
+ * that split their ops: `threads` in all, the pool not started yet. `report` says why the
+ * pool could not start (init() prints it under debug).
  */
-export async function startThreaded(module: WebAssembly.Module, threads: number, spawn: () => PoolWorker, options: ThreadOptions = {}): Promise<{ kernels: Kernels; threads: Threads }> {
+export async function startThreaded(module: WebAssembly.Module, threads: number, spawn: () => PoolWorker, report: (reason: string) => void = () => undefined): Promise<{ kernels: Kernels; threads: Threads }> {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
   const kernels = await instantiateShared(module, memory);
-  const split = new Threads(() => Pool.start(kernels, module, threads, spawn), threads, options.report ?? (() => undefined), options.minSplitValues);
+  const split = new Threads(() => Pool.start(kernels, module, threads, spawn), threads, report);
   attachSplitter(kernels, split);
   return { kernels, threads: split };
 }
