@@ -56,7 +56,6 @@ function network(kind, bn, seed, lr) {
     if (bn) model.add(bn());
     model.add(tf.layers.activation({ activation: 'relu' }));
   }
-  model.add(tf.layers.activation({ activation: 'relu' }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 10 + 3 }) }));
@@ -71,7 +70,7 @@ function tensors(part, rows) {
     images.set(part.images.subarray(r * SIDE * SIDE, (r + 1) * SIDE * SIDE), i * SIDE * SIDE);
     labels[i] = part.labels[r];
   });
-  return { x: tf.tensor4d(images, [rows.length, SIDE, SIDE, 1]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES), labels };
+  return { x: tf.tensor4d(images, [rows.length, SIDE, SIDE, 1]), y: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES)), labels };
 }
 
 function accuracy(model, test) {
