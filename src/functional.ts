@@ -2,7 +2,7 @@
 // norm (stats → merge across workers → elemt; backwardReduce → all-reduce → backwardElemt).
 // Per-channel quantities cross the boundary as Float64Array copies.
 import type { Runtime } from './runtime.js';
-import { scratchWorkspace } from './heap.js';
+import { f64, scratchWorkspace } from './heap.js';
 import type { Tensor } from './tensor.js';
 import {
   checkBoolean, checkNonNegativeFinite, checkNonNegativeInteger, checkNumber, checkPositiveInteger, readArray, readNumbers, typeError,
@@ -85,10 +85,6 @@ function channelArray(argument: string, values: unknown, C: number): Float64Arra
 function input(rt: Runtime, argument: string, x: Tensor, channelsLast: boolean): Layout {
   rt.checkTensor(argument, x);
   return inputLayout(argument, x.shape, channelsLast, null, null);
-}
-
-function f64(rt: Runtime, ptr: number, C: number): Float64Array {
-  return new Float64Array(rt.memory.buffer, ptr, C);
 }
 
 function eps(options: ElemtOptions): number {

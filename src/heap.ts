@@ -30,8 +30,8 @@ export function free(rt: Runtime, ptr: number, bytes: number): void {
   access!.free(rt, ptr, bytes);
 }
 
-/** @internal the runtime's reusable per-call scratch region, at least `bytes` long */
-export function scratch(rt: Runtime, bytes: number, argument: string): number {
+// The runtime's reusable per-call scratch region, at least `bytes` long.
+function scratch(rt: Runtime, bytes: number, argument: string): number {
   return access!.scratch(rt, bytes, argument);
 }
 
@@ -41,4 +41,9 @@ export function scratch(rt: Runtime, bytes: number, argument: string): number {
  */
 export function scratchWorkspace(rt: Runtime, C: number): Workspace {
   return new Workspace(scratch(rt, Workspace.bytes(C), 'x'), C);
+}
+
+/** @internal `n` f64 of the runtime's memory at `ptr` (a workspace slot), as a view */
+export function f64(rt: Runtime, ptr: number, n: number): Float64Array {
+  return new Float64Array(rt.memory.buffer, ptr, n);
 }

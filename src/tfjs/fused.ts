@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { sameShape, type Layout } from '../shape.js';
 import * as ops from '../ops.js';
-import { scratchWorkspace } from '../heap.js';
+import { f64, scratchWorkspace } from '../heap.js';
 
 /** Per-channel values of one call, f32 as tfjs holds them; null where the layer has none. */
 export interface ChannelParams {
@@ -20,6 +20,8 @@ export interface TrainForward {
   /** Batch mean and 1/sqrt(biased variance + epsilon), f64 as the kernel computed them. */
   mean: Float64Array;
   invstd: Float64Array;
+  /** The biased batch variance, M2/n, for the moving variance. */
+  variance: Float32Array;
   /** Identifies the saved input; a later training forward replaces it. */
   generation: number;
 }
@@ -54,9 +56,10 @@ export class FusedBatchNorm {
       const y = rt.newTensor(shape, x.length);
       // Running stats 0: Keras updates them its own way, from the statistics returned here.
       ops.forwardTrain(rt.kernels, L, saved.ptr, y.ptr, params, 0, epsilon, ws);
-      const mean = new Float64Array(rt.memory.buffer, ws.mean, L.C).slice();
-      const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
-      return { y, mean, invstd, generation };
+      const mean = f64(rt, ws.mean, L.C).slice();
+      const invstd = f64(rt, ws.invstd, L.C).slice();
+      const variance = Float32Array.from(f64(rt, ws.m2, L.C), (m2) => m2 / L.count);
+      return { y, mean, invstd, variance, generation };
     } finally {
       for (const t of temporary) t.dispose();
     }
@@ -79,8 +82,8 @@ export class FusedBatchNorm {
       const weight = this.#params({ gamma, beta: null }, temporary).weight;
       const grads = this.#grads(L.C, temporary);
       const ws = scratchWorkspace(this.#rt, L.C);
-      new Float64Array(rt.memory.buffer, ws.mean, L.C).set(mean);
-      new Float64Array(rt.memory.buffer, ws.invstd, L.C).set(invstd);
+      f64(rt, ws.mean, L.C).set(mean);
+      f64(rt, ws.invstd, L.C).set(invstd);
       const dx = rt.newTensor(shape, dy.length);
       ops.backwardTrain(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, weight, grads.dgamma.ptr, grads.dbeta.ptr, ws);
       return { dx, dgamma: grads.dgamma.toArray(), dbeta: grads.dbeta.toArray() };
@@ -119,7 +122,7 @@ export class FusedBatchNorm {
       const ws = scratchWorkspace(this.#rt, L.C);
       const dx = rt.newTensor(shape, dy.length);
       ops.backwardEval(rt.kernels, L, dyw.ptr, xw.ptr, dx.ptr, params, epsilon, grads.dgamma.ptr, grads.dbeta.ptr, ws);
-      const invstd = new Float64Array(rt.memory.buffer, ws.invstd, L.C).slice();
+      const invstd = f64(rt, ws.invstd, L.C).slice();
       return { dx, dgamma: grads.dgamma.toArray(), dbeta: grads.dbeta.toArray(), invstd };
     } finally {
       for (const t of temporary) t.dispose();

@@ -41,12 +41,6 @@ interface KerasFields {
 
 type Grads = tfc.Tensor[];
 
-// Batch variance back from the kernel's f64 invstd = 1/sqrt(var + epsilon): its rounding is
-// a few f64 ulps of var + epsilon, far below f32's; invstd 0 means var = epsilon = 0.
-function varianceOf(invstd: Float64Array, epsilon: number): Float32Array {
-  return Float32Array.from(invstd, (s) => (s === 0 ? 0 : Math.max(0, 1 / (s * s) - epsilon)));
-}
-
 function copyOut(tf: Tf, t: Tensor): tfc.Tensor {
   try {
     return tensorFrom(tf, t);
@@ -115,12 +109,12 @@ export function defineBatchNormalization(tf: Tf, rt: Runtime, base: BatchNormali
       const k = this.#keras();
       const L = this.#layout(x);
       const params = this.#params();
-      let batchMean: Float64Array = new Float64Array(0), batchInvstd: Float64Array = new Float64Array(0);
+      let batchMean: Float64Array = new Float64Array(0), batchVariance: Float32Array = new Float32Array(0);
       const normalize = tf.customGrad((...args: unknown[]) => {
         const save = args[args.length - 1] as tfc.GradSaveFunc;
         const forward = this.#fused.forwardTrain(L, x.shape, valuesOf(tf, x), params.values, k.epsilon);
         batchMean = forward.mean;
-        batchInvstd = forward.invstd;
+        batchVariance = forward.variance;
         const value = copyOut(tf, forward.y);
         save([x]);
         return {
@@ -136,7 +130,7 @@ export function defineBatchNormalization(tf: Tf, rt: Runtime, base: BatchNormali
       });
       const y = normalize(x, ...params.tensors) as tfc.Tensor;
       this.#movingAverage(k.movingMean, Float32Array.from(batchMean));
-      this.#movingAverage(k.movingVariance, varianceOf(batchInvstd, k.epsilon));
+      this.#movingAverage(k.movingVariance, batchVariance);
       return y;
     }
 
