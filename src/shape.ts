@@ -29,29 +29,35 @@ export function formatShape(shape: readonly number[]): string {
  */
 export interface Layout {
   readonly planar: boolean;
+  /** The product of the axes before the channel axis (for interleaved, R). */
   readonly N: number;
   readonly C: number;
   /** Values per channel and sample: S for planar, 1 for interleaved. */
   readonly S: number;
-  /** Rows of an interleaved layout (N times the spatial size); N for planar. */
+  /** Rows of an interleaved layout (every axis but the channel axis); N for planar. */
   readonly R: number;
   /** Values per channel over the batch: the n of the statistics. */
   readonly count: number;
 }
 
-export function layoutOf(shape: readonly number[], channelsLast: boolean): Layout {
-  const rank = shape.length;
-  const N = shape[0]!;
-  if (rank === 2 || channelsLast) {
-    const R = sizeOf(shape.slice(0, -1));
-    return { planar: false, N, C: shape[rank - 1]!, S: 1, R, count: R };
-  }
-  const C = shape[1]!;
-  let S = 1;
-  for (let i = 2; i < rank; i++) S *= shape[i]!;
-  // One value per sample and channel is the same memory as [N, C]: take the faster path.
+/**
+ * The layout of `shape` with its channel axis at `axis`: the axes before it are the batch N,
+ * those after it the spatial S. One value per sample and channel (S = 1, channels-last or
+ * [N, C]) is interleaved [R, C], the faster path for that memory; anything else is planar.
+ */
+export function layoutAt(shape: readonly number[], axis: number): Layout {
+  let N = 1, S = 1;
+  for (let i = 0; i < axis; i++) N *= shape[i]!;
+  for (let i = axis + 1; i < shape.length; i++) S *= shape[i]!;
+  const C = shape[axis]!;
   if (S === 1) return { planar: false, N, C, S: 1, R: N, count: N };
   return { planar: true, N, C, S, R: N, count: N * S };
+}
+
+/** The layout of a layer's input: channel axis 1, or last with channelsLast (and for [N, C]). */
+export function layoutOf(shape: readonly number[], channelsLast: boolean): Layout {
+  const rank = shape.length;
+  return layoutAt(shape, rank === 2 || channelsLast ? rank - 1 : 1);
 }
 
 /**

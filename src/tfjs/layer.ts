@@ -5,9 +5,8 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import type { Layout } from '../shape.js';
+import { layoutAt, type Layout } from '../shape.js';
 import { FusedBatchNorm, type ChannelParams } from './fused.js';
-import { channelLayout, MAX_RANK, MIN_RANK } from './layout.js';
 import { FUSED_BACKENDS, tensorFrom, valuesOf } from './transfer.js';
 
 /** What the package needs of the `tf` namespace: @tensorflow/tfjs, or tfjs-core plus tfjs-layers. */
@@ -27,6 +26,10 @@ export interface BatchNormalizationClass {
 
 /** On our class: the tfjs class it extends, so a second factory extends tfjs's, not ours. */
 export const TFJS_CLASS = Symbol('batchnorm-wasm tfjs class');
+
+/** Ranks the fused path handles; anything else goes to tfjs's own layer (and its errors). */
+const MIN_RANK = 2;
+const MAX_RANK = 5;
 
 // tfjs's private fields, which the fused call() reads exactly as tfjs's call() does.
 interface KerasFields {
@@ -90,7 +93,7 @@ export function defineBatchNormalization(tf: Tf, rt: Runtime, base: BatchNormali
 
     #layout(x: tfc.Tensor): Layout {
       const { axis } = this.#keras();
-      return channelLayout(x.shape, axis >= 0 ? axis : axis + x.rank);
+      return layoutAt(x.shape, axis >= 0 ? axis : axis + x.rank);
     }
 
     // The layer's gamma and beta as customGrad inputs (so their gradients reach tfjs) and
