@@ -19,7 +19,7 @@ const LATEST = new URL('results/latest.json', import.meta.url);
 const NOT_PEERS = new Set(['ours', 'kernel', 'copy', 'floor']);
 
 /** The thread counts of the threads axis (none in runs from before it). */
-export function threadCounts(latest) {
+function threadCounts(latest) {
   return latest.threads ?? [];
 }
 

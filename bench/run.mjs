@@ -218,8 +218,8 @@ function floorTasks(L) {
 /**
  * The floors on shared memory for L: `one`, each op's sweeps on the calling thread, and
  * `split[n]`, the same sweeps split across the pool of n threads as the kernels split L, or
- * on the calling thread where the kernels would not split (fewer than MIN_SPLIT_VALUES
- * values). `kernels`: a kernel instance, for the row unit and the short-row limit the split uses.
+ * null where the kernels would not split (fewer than MIN_SPLIT_VALUES values): the floor on
+ * n threads is then `one`'s, timed once. `kernels`: a kernel instance, for the row unit and the short-row limit the split uses.
  */
 function threadedFloorTasks(L, kernels) {
   if (!threadedFloors) return null;
@@ -227,7 +227,7 @@ function threadedFloorTasks(L, kernels) {
   const pools = Object.entries(threadedFloors.pools);
   const one = floorCalls(pools[0][1].exports, b, L.size);
   const rows = elementwiseRows(L, { rowUnit: Number(kernels.ROW_UNIT.value), shortRow: Number(kernels.SHORT_ROW.value) });
-  const split = Object.fromEntries(pools.map(([n, pool]) => [n, L.size < MIN_SPLIT_VALUES ? one : Object.fromEntries(OPS.map((op) => {
+  const split = Object.fromEntries(pools.map(([n, pool]) => [n, L.size < MIN_SPLIT_VALUES ? null : Object.fromEntries(OPS.map((op) => {
     const phases = floorPhases(op, b);
     return [op, () => pool.run(phases, rows)];
   }))]));
@@ -407,6 +407,7 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   for (const t of split) {
     for (const op of ops) record(op, t.impl, best(`${t.impl} ${op}`));
     if (t.floor) for (const op of ops) record(op, t.floorImpl, best(`${t.floorImpl} ${op}`));
+    else if (sharedFloor) for (const op of ops) record(op, t.floorImpl, best(`floor-1t ${op}`));
     t.tasks.dispose();
   }
   if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
@@ -513,7 +514,7 @@ async function main() {
   await loadThreadedFloors(threadCounts);
   const torch = loadTorch();
   const started = performance.now();
-  const all = ['ours', ...threadCounts.flatMap((n) => [`ours-${n}t`, `floor-${n}t`]), 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
+  const all = ['ours', 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
   const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
   const results = [];
   for (const w of workloads) {

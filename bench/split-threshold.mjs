@@ -5,8 +5,8 @@
 // whether splitting would pay there, and from which size it does.
 import { MIN_SPLIT_VALUES, attachSplitter, kernelOps, layoutOf, sizeOf, startNodeThreads, workspaceBytes } from './internals.mjs';
 
-export const SPLIT_THREADS = 2;
-export const SPLIT_OPS = ['forward-train', 'forward-eval', 'backward'];
+const SPLIT_THREADS = 2;
+const SPLIT_OPS = ['forward-train', 'forward-eval', 'backward'];
 
 // A planar and an interleaved shape of each size: ResNet-like [N, 16, 16, 16] and
 // BatchNorm1d [R, 256] (its reductions split by row groups, as channels-last ones do).
@@ -16,9 +16,9 @@ const SHAPES = [
 ];
 
 /** Powers of two from MIN_SPLIT_VALUES / 8 up to MIN_SPLIT_VALUES · 16. */
-export function splitSizes(minSplitValues = MIN_SPLIT_VALUES) {
+function splitSizes() {
   const sizes = [];
-  for (let v = minSplitValues / 8; v <= minSplitValues * 16; v *= 2) sizes.push(v);
+  for (let v = MIN_SPLIT_VALUES / 8; v <= MIN_SPLIT_VALUES * 16; v *= 2) sizes.push(v);
   return sizes;
 }
 

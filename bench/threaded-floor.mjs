@@ -13,7 +13,7 @@ import { waitForChange } from './internals.mjs';
 // make them on one thread: an export of floors.ts and the buffers it takes before n.
 const TRAIN = [['sum', 'x'], ['copyLoop', 'y', 'x']];
 const BACKWARD = [['sum2', 'x', 'dy'], ['add', 'dx', 'x', 'dy']];
-export const FLOOR_PHASES = {
+const FLOOR_PHASES = {
   'forward-train': TRAIN,
   'forward-eval': [['copyLoop', 'y', 'x']],
   backward: BACKWARD,
