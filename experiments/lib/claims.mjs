@@ -16,7 +16,7 @@ export function geometricMean(values) {
 
 /** a / b, null unless both are finite and positive. */
 function ratio(a, b) {
-  return a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? a / b : null;
+  return Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? a / b : null;
 }
 
 // How far a percentile wanders over training: the range of its values from 10% of the

@@ -12,7 +12,7 @@ import { CLASSES, PIXELS } from './data.mjs';
 const IMAGES_MAGIC = 0x00000803;
 const LABELS_MAGIC = 0x00000801;
 const SIDE = 28;
-export const VALIDATION_SIZE = 5000;
+const VALIDATION_SIZE = 5000;
 
 // The published class counts (yann.lecun.com/exdb/mnist, and every MNIST mirror).
 export const PUBLISHED_HISTOGRAM = Object.freeze({

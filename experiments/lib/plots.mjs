@@ -2,6 +2,7 @@
 // Every curve is the mean over seeds with a band from the lowest to the highest seed.
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { initName } from './report.mjs';
 
 export async function renderSvg(spec) {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
@@ -25,7 +26,7 @@ export function band(values, log = false) {
  * Mean line with a min–max band per series. `points`: [{ x, series, panel?, values }]
  * with one value per seed. `x.type` is 'quantitative' (optionally log) or 'ordinal'.
  */
-export function bandSpec({ title, points, x, y, series = 'model', panels = false }) {
+function bandSpec({ title, points, x, y, series = 'model', panels = false }) {
   const values = points.flatMap((p) => {
     const b = band(p.values, y.log);
     return b ? [{ x: p.x, series: p.series, panel: p.panel, ...b }] : [];
@@ -52,8 +53,6 @@ function curves(perSeed, xs, entries) {
 }
 
 const MODELS = [['BN', 'bn'], ['baseline', 'baseline']];
-const initName = (s) => (typeof s === 'number' ? `σ=${s}` : s);
-
 /** Every figure of the report, by file name. */
 export function figures(results) {
   const { runs, config } = results;

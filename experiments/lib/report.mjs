@@ -16,10 +16,11 @@ function num(v, digits = 3) {
 const count = (n) => n.toLocaleString('en-US');
 const pct = (v) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
-const initName = (s) => (typeof s === 'number' ? `σ=${s}` : s);
+/** An initialization's name in tables and plots: N(0, σ²) by its σ, or its name. */
+export const initName = (s) => (typeof s === 'number' ? `σ=${s}` : s);
 
 /** "effect [lo, hi]" in the claim's unit (ratios with a ×). */
-export function effectText(c) {
+function effectText(c) {
   if (c.effect === null) return 'n/a (undefined for some seed)';
   const x = c.noEffect === 1 ? '×' : '';
   return `${num(c.effect)}${x} [${num(c.ci95[0])}, ${num(c.ci95[1])}]`;

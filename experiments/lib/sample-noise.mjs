@@ -10,7 +10,7 @@
 // layers), written in JavaScript over the tensors' memory: a batch of 60 by 100 units is
 // 6,000 multiply-adds.
 
-export const NOISE_RANGES = Object.freeze({ shift: Object.freeze([-1, 1]), scale: Object.freeze([1, 2]) });
+const NOISE_RANGES = Object.freeze({ shift: Object.freeze([-1, 1]), scale: Object.freeze([1, 2]) });
 
 export class SampleNoise {
   training = true;

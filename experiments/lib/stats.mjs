@@ -8,8 +8,8 @@
 // Where two models are scored on the same test digits, McNemar's exact test on those
 // digits is reported beside the interval; it does not decide the verdict.
 
-export const VERDICTS = Object.freeze({ held: 'held', notHeld: 'did not hold', inconclusive: 'inconclusive' });
-export const CONFIDENCE = 0.95;
+const VERDICTS = Object.freeze({ held: 'held', notHeld: 'did not hold', inconclusive: 'inconclusive' });
+const CONFIDENCE = 0.95;
 
 // Lanczos (g = 7, n = 9) for ln Γ, accurate to about 1e-15 for x > 0.
 const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
@@ -46,7 +46,7 @@ function betaFraction(x, a, b) {
 }
 
 /** The regularized incomplete beta function I_x(a, b). */
-export function incompleteBeta(x, a, b) {
+function incompleteBeta(x, a, b) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
@@ -54,7 +54,7 @@ export function incompleteBeta(x, a, b) {
 }
 
 /** P(T ≤ t) for Student's t with `df` degrees of freedom. */
-export function studentCdf(t, df) {
+function studentCdf(t, df) {
   const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
   return t >= 0 ? 1 - tail : tail;
 }
@@ -114,9 +114,9 @@ export function verdict(ci95, noEffect, direction) {
  */
 export function claim({ perSeed, kind, direction, unit, rule }) {
   if (kind !== 'difference' && kind !== 'ratio') throw new RangeError(`kind: expected "difference" or "ratio", got ${kind}`);
-  const defined = perSeed.every((v) => v !== null && Number.isFinite(v));
   const noEffect = kind === 'ratio' ? 1 : 0;
-  const { mean, ci95 } = defined ? (kind === 'ratio' ? ratioInterval(perSeed) : meanInterval(perSeed)) : { mean: null, ci95: [null, null] };
+  // Both intervals give none (mean null) where a seed's value is null or not finite.
+  const { mean, ci95 } = kind === 'ratio' ? ratioInterval(perSeed) : meanInterval(perSeed);
   return { verdict: verdict(ci95, noEffect, direction), effect: mean, ci95, noEffect, direction, unit, seeds: perSeed.length, rule };
 }
 

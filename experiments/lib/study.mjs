@@ -53,7 +53,7 @@ export const CONFIG = Object.freeze({
 
 // Each experiment's steps as a fraction of --steps (the Figure 1 runs); sized so that
 // `--full` (50,000) fits the study's time budget, see docs/results.md.
-export const SCHEDULE = Object.freeze({
+const SCHEDULE = Object.freeze({
   figure1Tuning: 0.2, santurkar: 0.6, learningRate: 0.3, initialization: 0.3, regularization: 0.4, vanishingGradients: 0.2,
 });
 

@@ -16,7 +16,7 @@ export const DIVERGENCE_LOSS = 1.5 * Math.log(CLASSES);
 const WINDOWS = 50;
 // Training accuracy (for the generalization gap) is measured on the first this many
 // training digits: a fixed sample of the training set at a fifth of the cost.
-export const TRAIN_EVAL_DIGITS = 10000;
+const TRAIN_EVAL_DIGITS = 10000;
 
 export function divergedAtStep(windows) {
   const bad = windows.findIndex((w) => !Number.isFinite(w.mean));
