@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../src/ops.js';
 import { layoutOf, type Layout } from '../src/shape.js';
 import type { Kernels } from '../src/wasm.js';
-import { kernelsOf } from './phases.js';
+import { callPart, globalOf, kernelsOf } from './phases.js';
 import { repoRoot } from './portability/packed.js';
 // @ts-expect-error: plain ESM scripts without type declarations
 import { FloorPool, elementwiseRows, floorPhases, floorShare, partRows } from '../bench/threaded-floor.mjs';
@@ -33,9 +33,11 @@ const SHAPES: { shape: number[]; channelsLast: boolean }[] = [
 ];
 
 function limitsOf(k: Kernels): Limits {
-  const g = (name: string): number => Number((k as unknown as Record<string, WebAssembly.Global>)[name]!.value);
-  return { rowUnit: g('ROW_UNIT'), shortRow: g('SHORT_ROW') };
+  return { rowUnit: globalOf(k, 'ROW_UNIT'), shortRow: globalOf(k, 'SHORT_ROW') };
 }
+
+// The SIMD kernels, compiled once for the file.
+const simd = kernelsOf('simd');
 
 describe('the threaded floor splits rows as assembly/parts.ts partRows does', () => {
   it('1 to 4 parts take consecutive shares that start on a unit and cover every row once (odd row counts)', () => {
@@ -57,7 +59,7 @@ describe('the threaded floor splits rows as assembly/parts.ts partRows does', ()
   });
 
   it('each part of the kernels\' apply pass writes exactly the values that part of the floor sweeps', async () => {
-    const k = await kernelsOf('simd');
+    const k = await simd;
     const limits = limitsOf(k);
     const scratch = ops.scratchOf(k);
     for (const { shape, channelsLast } of SHAPES) {
@@ -73,15 +75,14 @@ describe('the threaded floor splits rows as assembly/parts.ts partRows does', ()
       const phases = ops.phasesOf((r) => ops.forwardEval(r, L, x, y, params, 1e-5, ws, 0));
       const apply = phases.at(-1)!;
       expect(apply.name).toMatch(/_apply_/);
-      const call = (phase: ops.Phase, part: number, parts: number): void => (k[phase.name] as (...a: number[]) => void)(...phase.args, scratch, part, parts);
-      for (const phase of phases.slice(0, -1)) call(phase, 0, 1);
+      for (const phase of phases.slice(0, -1)) callPart(k, phase, scratch, 0, 1);
       const split = rowsOf(L, limits);
       expect(split.rows * split.values).toBe(size);
       for (const parts of PARTS) {
         for (let part = 0; part < parts; part++) {
           const out = new Float32Array(k.memory.buffer, y, size);
           out.fill(NaN);
-          call(apply, part, parts);
+          callPart(k, apply, scratch, part, parts);
           const written = [...out.keys()].filter((i) => !Number.isNaN(out[i]));
           const [first, end] = share(split, part, parts);
           const what = `[${shape.join(',')}]${channelsLast ? ' channels-last' : ''}, part ${part} of ${parts}`;
@@ -97,7 +98,7 @@ describe('the threaded floor\'s pool', () => {
   let module: WebAssembly.Module;
   let limits: Limits;
   beforeAll(async () => {
-    limits = limitsOf(await kernelsOf('simd'));
+    limits = limitsOf(await simd);
     // floors-threads.wasm is built by npm run bench, not npm test: compiled here from bench/floors.ts.
     const dir = await mkdtemp(join(tmpdir(), 'batchnorm-wasm-floors-'));
     try {

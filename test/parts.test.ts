@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../src/wasm.js';
 import { layoutOf } from '../src/shape.js';
 import { GROUP_SLOTS, GROUPED_CHANNELS } from '../src/ops.js';
-import { expectedPaths, firstDifference, kernelsOf, runEveryOp, sequentialParts, thresholdCases, type Build, type Case } from './phases.js';
+import { expectedPaths, firstDifference, globalOf, kernelsOf, runEveryOp, sequentialParts, thresholdCases, type Build, type Case } from './phases.js';
 
 const PARTS = [2, 3, 4];
 
@@ -19,9 +19,8 @@ describe.each<Build>(['simd', 'scalar'])('%s build: phases split into parts', (b
   });
 
   it("lays out the workspace's group slots for the module's MAX_GROUPS and CHUNK", () => {
-    const global = (name: string): number => Number((k as unknown as Record<string, WebAssembly.Global>)[name]!.value);
-    expect(GROUP_SLOTS).toBe(global('MAX_GROUPS') - 1);
-    expect(GROUPED_CHANNELS).toBe(global('CHUNK'));
+    expect(GROUP_SLOTS).toBe(globalOf(k, 'MAX_GROUPS') - 1);
+    expect(GROUPED_CHANNELS).toBe(globalOf(k, 'CHUNK'));
   });
 
   it('covers every threshold with cases on both sides', () => {

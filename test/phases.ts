@@ -31,17 +31,23 @@ export interface Case {
   data: Data;
 }
 
-function g(k: Kernels, name: string): number {
+/** The value of the module's exported global `name` (a threshold, a path, lastPath). */
+export function globalOf(k: Kernels, name: string): number {
   return Number((k as unknown as Record<string, WebAssembly.Global>)[name]!.value);
+}
+
+/** Runs part `part` of `parts` of one phase on this thread. */
+export function callPart(k: Kernels, phase: ops.Phase, scratch: number, part: number, parts: number): void {
+  (k[phase.name] as (...a: number[]) => void)(...phase.args, scratch, part, parts);
 }
 
 /** T − 1, T, T + 1 around each threshold; sizes just under, at and over L2. */
 export function thresholdCases(k: Kernels): Case[] {
-  const SHORT_ROW = g(k, 'SHORT_ROW'), COLUMNS = g(k, 'COLUMNS'), CHUNK = g(k, 'CHUNK'), BLOCK = g(k, 'BLOCK');
-  const MAX_ROW_IN_ORDER = g(k, 'MAX_ROW_IN_ORDER'), MAX_ROW_IN_LANES = g(k, 'MAX_ROW_IN_LANES');
-  const MAX_BLOCK_ROWS = g(k, 'MAX_BLOCK_ROWS'), DOT_TERMS = g(k, 'DOT_TERMS'), UNIT = g(k, 'INTERLEAVED_UNIT');
-  const MAX_GROUPS = g(k, 'MAX_GROUPS');
-  const L2 = g(k, 'L2_BYTES') / 4;
+  const SHORT_ROW = globalOf(k, 'SHORT_ROW'), COLUMNS = globalOf(k, 'COLUMNS'), CHUNK = globalOf(k, 'CHUNK'), BLOCK = globalOf(k, 'BLOCK');
+  const MAX_ROW_IN_ORDER = globalOf(k, 'MAX_ROW_IN_ORDER'), MAX_ROW_IN_LANES = globalOf(k, 'MAX_ROW_IN_LANES');
+  const MAX_BLOCK_ROWS = globalOf(k, 'MAX_BLOCK_ROWS'), DOT_TERMS = globalOf(k, 'DOT_TERMS'), UNIT = globalOf(k, 'INTERLEAVED_UNIT');
+  const MAX_GROUPS = globalOf(k, 'MAX_GROUPS');
+  const L2 = globalOf(k, 'L2_BYTES') / 4;
   const cases: Case[] = [];
   const around = (T: number): number[] => [T - 1, T, T + 1];
   const planar = (name: string, N: number, C: number, S: number, data: Data = 'offset'): void => {
@@ -86,19 +92,19 @@ export function thresholdCases(k: Kernels): Case[] {
 
 /** The path each phase of a case must take, from the thresholds (the kernels' rules). */
 export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number } {
-  const four = Boolean(k.SIMD.value) && L.R * L.C * L.S * 4 <= g(k, 'L2_BYTES') ? g(k, 'PATH_FOUR_ROWS') : 0;
+  const four = Boolean(k.SIMD.value) && L.R * L.C * L.S * 4 <= globalOf(k, 'L2_BYTES') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
   if (!L.planar) {
-    const p = g(k, 'PATH_INTERLEAVED') | four;
+    const p = globalOf(k, 'PATH_INTERLEAVED') | four;
     return { reduce: p, dots: p, apply: p };
   }
-  if (L.S < g(k, 'SHORT_ROW')) {
-    return { reduce: g(k, 'PATH_COLUMNS') | four, dots: g(k, 'PATH_COLUMNS') | four, apply: g(k, 'PATH_COLUMNS') };
+  if (L.S < globalOf(k, 'SHORT_ROW')) {
+    return { reduce: globalOf(k, 'PATH_COLUMNS') | four, dots: globalOf(k, 'PATH_COLUMNS') | four, apply: globalOf(k, 'PATH_COLUMNS') };
   }
-  const fromMemory = L.N * L.C * L.S * 4 > g(k, 'L2_BYTES');
+  const fromMemory = L.N * L.C * L.S * 4 > globalOf(k, 'L2_BYTES');
   return {
-    reduce: fromMemory && L.S < g(k, 'MAX_ROW_IN_ORDER') ? g(k, 'PATH_IN_ORDER') : g(k, 'PATH_GATHERED'),
-    dots: L.S < g(k, 'MAX_ROW_IN_LANES') ? g(k, 'PATH_IN_LANES') : g(k, 'PATH_ROWS'),
-    apply: g(k, 'PATH_ROWS'),
+    reduce: fromMemory && L.S < globalOf(k, 'MAX_ROW_IN_ORDER') ? globalOf(k, 'PATH_IN_ORDER') : globalOf(k, 'PATH_GATHERED'),
+    dots: L.S < globalOf(k, 'MAX_ROW_IN_LANES') ? globalOf(k, 'PATH_IN_LANES') : globalOf(k, 'PATH_ROWS'),
+    apply: globalOf(k, 'PATH_ROWS'),
   };
 }
 
@@ -108,8 +114,8 @@ export type PartsRunner = (phases: readonly ops.Phase[]) => void;
 export function sequentialParts(k: Kernels, parts: number): PartsRunner {
   const scratch = ops.scratchOf(k);
   return (phases) => {
-    for (const { name, args } of phases) {
-      for (let part = 0; part < parts; part++) (k[name] as (...a: number[]) => void)(...args, scratch, part, parts);
+    for (const phase of phases) {
+      for (let part = 0; part < parts; part++) callPart(k, phase, scratch, part, parts);
     }
   };
 }
@@ -161,7 +167,7 @@ export function runEveryOp(k: Kernels, c: Case, run: PartsRunner): Run {
     // The calling thread's per-channel phases take no path.
     result.paths[name] = phases.flatMap((phase) => {
       run([phase]);
-      return CALLER_PHASES.has(phase.name) ? [] : [g(k, 'lastPath')];
+      return CALLER_PHASES.has(phase.name) ? [] : [globalOf(k, 'lastPath')];
     });
     for (const [at, n] of outputs) result.outputs.push({ op: name, bytes: new Uint8Array(k.memory.buffer, at, n).slice() });
   };

@@ -2,12 +2,13 @@
 // and the bound our layer is held to against tfjs's own.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { FUSED_BACKENDS } from '../src/tfjs/transfer.js';
 import { maxAbs, maxAbsDiff, type Values } from './reference.js';
 
 export { tf };
 
 /** The tfjs backends the fused path runs on. */
-export const BACKENDS = ['cpu', 'wasm'] as const;
+export const BACKENDS = FUSED_BACKENDS;
 
 export async function useBackend(name: string): Promise<void> {
   if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} did not start`);
@@ -30,7 +31,7 @@ export function checkAgainst(what: string, ours: Values, tfjs: Values, ref: Valu
 }
 
 /** `values` of `shape` with axis `axis` moved last: tfjs's native layout, and the reference's. */
-export function moveAxisLast(values: Values, shape: readonly number[], axis: number): { values: Float64Array; shape: number[] } {
+export function moveAxisLast(values: Values, shape: readonly number[], axis: number): Float64Array {
   const before = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const C = shape[axis]!;
   const after = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -41,5 +42,5 @@ export function moveAxisLast(values: Values, shape: readonly number[], axis: num
       for (let s = 0; s < after; s++) out[(n * after + s) * C + c] = values[(n * C + c) * after + s]!;
     }
   }
-  return { values: out, shape: [...shape.slice(0, axis), ...shape.slice(axis + 1), C] };
+  return out;
 }

@@ -43,6 +43,13 @@ async function fitWeights(bn: BatchNormFactory, backend: string): Promise<Float3
   return weights;
 }
 
+// tfjs's own layer fitted on cpu and on wasm, once for both backends' blocks.
+let spread: Promise<Float32Array[][]> | null = null;
+function tfjsSpread(): Promise<Float32Array[][]> {
+  spread ??= (async () => [await fitWeights(tf.layers.batchNormalization, 'cpu'), await fitWeights(tf.layers.batchNormalization, 'wasm')])();
+  return spread;
+}
+
 describe.each(BACKENDS)('batchnorm-wasm/tfjs in models on the %s backend', (backend) => {
   let bnw: TfjsBatchNorm;
   beforeAll(async () => {
@@ -53,8 +60,7 @@ describe.each(BACKENDS)('batchnorm-wasm/tfjs in models on the %s backend', (back
   it('fit: weights and moving statistics after 12 SGD steps match tfjs within tfjs\'s own cpu-to-wasm spread', async () => {
     // The bound: tfjs's layer on cpu and on wasm disagree by f32 rounding that 12 steps of
     // SGD carry forward; ours may differ from tfjs by twice that (floor: 1e-5·max|w|).
-    const theirs = tf.layers.batchNormalization;
-    const spread = [await fitWeights(theirs, 'cpu'), await fitWeights(theirs, 'wasm')];
+    const spread = await tfjsSpread();
     const reference = backend === 'cpu' ? spread[0]! : spread[1]!;
     const other = backend === 'cpu' ? spread[1]! : spread[0]!;
     const ours = await fitWeights((c) => bnw.batchNormalization(c), backend);

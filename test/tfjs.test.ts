@@ -100,11 +100,11 @@ function checkCase(bnw: TfjsBatchNorm, c: Case, seed: number): string[] {
 
   // Everything is compared channels-last: tfjs's layout and the reference's.
   const last = moveAxisLast(x, c.shape, axis);
-  const dyLast = moveAxisLast(dy, c.shape, axis).values;
+  const dyLast = moveAxisLast(dy, c.shape, axis);
   const count = size / C;
   const tfjsNative = axis === rank - 1 && rank <= 4;
   const tfjsShape = tfjsNative ? c.shape : [count, C];
-  const toLast = (v: Float32Array | undefined | null) => (v == null ? v : moveAxisLast(v, c.shape, axis).values);
+  const toLast = (v: Float32Array | undefined | null) => (v == null ? v : moveAxisLast(v, c.shape, axis));
 
   const ours = bnw.batchNormalization({ axis: c.axis, center: c.center, scale: c.scale, momentum, epsilon });
   const theirs = tf.layers.batchNormalization({ axis: -1, center: c.center, scale: c.scale, momentum, epsilon });
@@ -112,7 +112,7 @@ function checkCase(bnw: TfjsBatchNorm, c: Case, seed: number): string[] {
   build(theirs, tfjsShape, C, p, c);
 
   const xOurs = tf.tensor(Float32Array.from(x), c.shape), dyOurs = tf.tensor(Float32Array.from(dy), c.shape);
-  const xTheirs = tf.tensor(Float32Array.from(last.values), tfjsShape), dyTheirs = tf.tensor(Float32Array.from(dyLast), tfjsShape);
+  const xTheirs = tf.tensor(Float32Array.from(last), tfjsShape), dyTheirs = tf.tensor(Float32Array.from(dyLast), tfjsShape);
   // Inference first: the training runs move the moving statistics it reads.
   const o: Partial<Run> = { ...run(ours, xOurs, dyOurs, false), ...run(ours, xOurs, dyOurs, true) };
   // Without gamma or beta, tfjs's training path throws (it reads both unconditionally) and
@@ -124,11 +124,11 @@ function checkCase(bnw: TfjsBatchNorm, c: Case, seed: number): string[] {
 
   const gamma = c.scale === false ? null : p.gamma, beta = c.center === false ? null : p.beta;
   const lastShape = [count, C];
-  const train = referenceForward(last.values, lastShape, { channelsLast: true, training: true, eps: epsilon, weight: gamma, bias: beta });
-  const trainBack = referenceBackward(dyLast, last.values, lastShape, { channelsLast: true, training: true, eps: epsilon, weight: gamma });
+  const train = referenceForward(last, lastShape, { channelsLast: true, training: true, eps: epsilon, weight: gamma, bias: beta });
+  const trainBack = referenceBackward(dyLast, last, lastShape, { channelsLast: true, training: true, eps: epsilon, weight: gamma });
   const running = { runningMean: p.mean, runningVar: p.variance };
-  const evalFwd = referenceForward(last.values, lastShape, { channelsLast: true, training: false, eps: epsilon, weight: gamma, bias: beta, ...running });
-  const evalBack = referenceBackward(dyLast, last.values, lastShape, { channelsLast: true, training: false, eps: epsilon, weight: gamma, ...running });
+  const evalFwd = referenceForward(last, lastShape, { channelsLast: true, training: false, eps: epsilon, weight: gamma, bias: beta, ...running });
+  const evalBack = referenceBackward(dyLast, last, lastShape, { channelsLast: true, training: false, eps: epsilon, weight: gamma, ...running });
   // Keras: moving ← moving − (moving − batch)·(1 − momentum), with the biased batch variance.
   const movingMean = p.mean.map((m, i) => m - (m - train.mean[i]!) * (1 - momentum));
   const movingVariance = p.variance.map((v, i) => v - (v - train.varBiased[i]!) * (1 - momentum));
