@@ -31,7 +31,7 @@ import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
   unitStart,
 } from "./parts";
-import { about, aboutf, laneSum, lanesTotal, plusLane0, expandColumns } from "./vec";
+import { about, aboutAt, aboutAtf, aboutf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
 
 // Leading values of a channel averaged for its first shift.
 const PILOT: i32 = 16;
@@ -521,42 +521,51 @@ function meanShifts(W: i32, mean: usize, shiftP: usize): void {
 }
 
 // d[c] += Σ(x − shift[c]), q[c] += Σ(x − shift[c])² down `rows` rows of W columns; four
-// rows at a time share each load and store of the sums.
+// rows at a time share each load and store of the sums. Where every shift is 0 the
+// subtraction is skipped (x − 0 is x: the same bits), as in centredSums.
 function columnSums(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
+  if (anyNonZero(shiftP, W)) columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, true);
+  else columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, false);
+}
+
+// columnSums with `centred` a constant at each call, so each copy has one inner loop.
+// @ts-ignore: decorator
+@inline
+function columnSumsAbout(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool, centred: bool): void {
   let r = 0;
   if (ASC_FEATURE_SIMD && rows4) {
     const W4 = W & ~3;
     for (; r + 4 <= rows; r += 4, p += stride << 2) {
       for (let c = 0; c < W4; c += 4) {
         const o = <usize>c << 2, a = p + o;
-        const m = v128.load(shiftP + o);
-        const x0 = f32x4.sub(v128.load(a), m);
-        const x1 = f32x4.sub(v128.load(a + stride), m);
-        const x2 = f32x4.sub(v128.load(a + (stride << 1)), m);
-        const x3 = f32x4.sub(v128.load(a + stride * 3), m);
+        const m = centred ? v128.load(shiftP + o) : f32x4.splat(0);
+        const x0 = about(v128.load(a), m, centred);
+        const x1 = about(v128.load(a + stride), m, centred);
+        const x2 = about(v128.load(a + (stride << 1)), m, centred);
+        const x3 = about(v128.load(a + stride * 3), m, centred);
         v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3))));
         const q01 = f32x4.add(f32x4.mul(x0, x0), f32x4.mul(x1, x1));
         const q23 = f32x4.add(f32x4.mul(x2, x2), f32x4.mul(x3, x3));
         v128.store(qP + o, f32x4.add(v128.load(qP + o), f32x4.add(q01, q23)));
       }
-      for (let i = 0; i < 4; i++) columnSumsRow(p + stride * i, W4, W, shiftP, dP, qP);
+      for (let i = 0; i < 4; i++) columnSumsRow(p + stride * i, W4, W, shiftP, dP, qP, centred);
     }
   }
-  for (; r < rows; r++, p += stride) columnSumsRow(p, 0, W, shiftP, dP, qP);
+  for (; r < rows; r++, p += stride) columnSumsRow(p, 0, W, shiftP, dP, qP, centred);
 }
 
 // Columns [c0, W) of one row.
 // @ts-ignore: decorator
 @inline
-function columnSumsRow(p: usize, c0: i32, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+function columnSumsRow(p: usize, c0: i32, W: i32, shiftP: usize, dP: usize, qP: usize, centred: bool): void {
   let c = c0;
   if (ASC_FEATURE_SIMD) {
     for (; c + 16 <= W; c += 16) {
-      const o = <usize>c << 2;
-      const x0 = f32x4.sub(v128.load(p + o), v128.load(shiftP + o));
-      const x1 = f32x4.sub(v128.load(p + o, 16), v128.load(shiftP + o, 16));
-      const x2 = f32x4.sub(v128.load(p + o, 32), v128.load(shiftP + o, 32));
-      const x3 = f32x4.sub(v128.load(p + o, 48), v128.load(shiftP + o, 48));
+      const o = <usize>c << 2, k = shiftP + o;
+      const x0 = aboutAt(v128.load(p + o), k, centred);
+      const x1 = aboutAt(v128.load(p + o, 16), k + 16, centred);
+      const x2 = aboutAt(v128.load(p + o, 32), k + 32, centred);
+      const x3 = aboutAt(v128.load(p + o, 48), k + 48, centred);
       v128.store(dP + o, f32x4.add(v128.load(dP + o), x0));
       v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), x1), 16);
       v128.store(dP + o, f32x4.add(v128.load(dP + o, 32), x2), 32);
@@ -568,14 +577,14 @@ function columnSumsRow(p: usize, c0: i32, W: i32, shiftP: usize, dP: usize, qP: 
     }
     for (; c + 4 <= W; c += 4) {
       const o = <usize>c << 2;
-      const x0 = f32x4.sub(v128.load(p + o), v128.load(shiftP + o));
+      const x0 = aboutAt(v128.load(p + o), shiftP + o, centred);
       v128.store(dP + o, f32x4.add(v128.load(dP + o), x0));
       v128.store(qP + o, f32x4.add(v128.load(qP + o), f32x4.mul(x0, x0)));
     }
   }
   for (; c < W; c++) {
     const o = <usize>c << 2;
-    const v = load<f32>(p + o) - load<f32>(shiftP + o);
+    const v = aboutAtf(load<f32>(p + o), shiftP + o, centred);
     store<f32>(dP + o, load<f32>(dP + o) + v);
     store<f32>(qP + o, load<f32>(qP + o) + v * v);
   }
