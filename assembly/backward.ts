@@ -24,15 +24,15 @@
 // merge), and f32_bn_backward_fold then f32_bn_backward_apply_*.
 
 import {
-  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_IN_LANES,
-  PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
+  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_SPLAT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS,
+  PATH_IN_LANES, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, groupCount, groupRows, groupSlot, partChannels,
   partChannelsEach, partEnd, partFirst, partPlanarChannels, partRows, unitStart,
 } from "./parts";
 import { gamma, headOf } from "./forward";
-import { aboutAt, aboutAtf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
+import { about, aboutAt, aboutAtf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
 
 // The second result of the dots functions.
 let dotSum: f64 = 0;
@@ -451,14 +451,21 @@ function elemtRow(dy: usize, x: usize, dx: usize, len: i32, shift: f32, k: f32, 
 }
 
 // Planar [N, C, S]: this part's rows of the N·C, or for short rows this part's samples,
-// each an interleaved row of C·S columns (see applyPlanarColumns).
+// each an interleaved row of C·S columns (see applyPlanarColumns) or, from MIN_SPLAT_ROW,
+// a row per channel with its coefficients splat.
 function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
   const step = <usize>C << 2;
   if (S < SHORT_ROW) {
-    tookPath(PATH_COLUMNS);
     partRows(N, ROW_UNIT, part, parts);
-    const n0 = partFirst, n1 = partEnd, expanded = scratch + EXPANDED_COEF;
-    const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
+    const n0 = partFirst, n1 = partEnd;
+    if (ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && (S & 3) == 0) {
+      tookPath(PATH_SPLATS);
+      if (anyNonZero(coef, C)) elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, true);
+      else elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, false);
+      return;
+    }
+    tookPath(PATH_COLUMNS);
+    const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S, expanded = scratch + EXPANDED_COEF;
     for (let c0 = 0; c0 < C && n0 < n1; c0 += perChunk) {
       const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
       expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, expanded);
@@ -477,6 +484,29 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
     const at = coef + (<usize>c << 2), o = <usize>row * <usize>S << 2;
     elemtRow(dy + o, x + o, dx + o, S,
       load<f32>(at), load<f32>(at + step), load<f32>(at + (step << 1)), load<f32>(at + step * 3));
+  }
+}
+
+// Samples [n0, n1) of planar rows S values long, S a multiple of four; `centred` is a
+// constant at each call.
+// @ts-ignore: decorator
+@inline
+function elemtPlanarSplats(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32, centred: bool): void {
+  const step = <usize>C << 2, row = <usize>S << 2, skip = <usize>n0 * <usize>C * row;
+  dy += skip;
+  x += skip;
+  dx += skip;
+  for (let n = n0; n < n1; n++) {
+    for (let c = 0; c < C; c++, dy += row, x += row, dx += row) {
+      const at = coef + (<usize>c << 2);
+      const m = centred ? v128.load32_splat(at) : f32x4.splat(0);
+      const k = v128.load32_splat(at + step), p = v128.load32_splat(at + (step << 1)), q = v128.load32_splat(at + step * 3);
+      let o: usize = 0;
+      do {
+        v128.store(dx + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(dy + o), k), q), f32x4.mul(about(v128.load(x + o), m, centred), p)));
+        o += 16;
+      } while (o < row);
+    }
   }
 }
 

@@ -41,6 +41,13 @@ export const SHORT_ROW: i32 = 16;
 // from here on, a gathered block has at most four rows.
 export const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 
+// Planar rows under SHORT_ROW that are a multiple of four values long, from this length on:
+// training backward applies each channel's coefficients as four splats, one v128 to every
+// four values of its row, instead of reading them expanded per column (16 bytes of
+// coefficients per column, which crowd the samples out of L1 when they come from memory).
+// At four values a channel's row is one v128, and its four splats cost what they save.
+export const MIN_SPLAT_ROW: i32 = 8;
+
 // Planar rows shorter than this add their backward sums into f32 lanes per channel instead
 // of into f64 one by one: for short rows that f64 step is most of the work.
 export const MAX_ROW_IN_LANES: i32 = 64;
@@ -68,6 +75,7 @@ export const PATH_GATHERED: i32 = 3;      // planar statistics, gathered blocks
 export const PATH_IN_LANES: i32 = 4;      // planar backward sums, rows into f32 lanes
 export const PATH_ROWS: i32 = 5;          // planar, row by row (backward sums, elementwise)
 export const PATH_INTERLEAVED: i32 = 6;   // interleaved rows
+export const PATH_SPLATS: i32 = 7;        // planar short rows, coefficients splat per channel
 export const PATH_FOUR_ROWS: i32 = 8;
 
 // The path of the last reduction or elementwise pass this instance ran (a debug export:

@@ -57,6 +57,11 @@ export function thresholdCases(k: Kernels): Case[] {
     cases.push({ name, shape: [R, C], channelsLast: false, data });
   };
   for (const S of around(SHORT_ROW)) planar(`SHORT_ROW ${S}`, 9, 5, S);
+  const MIN_SPLAT_ROW = globalOf(k, 'MIN_SPLAT_ROW');
+  for (const S of [MIN_SPLAT_ROW - 4, ...around(MIN_SPLAT_ROW), MIN_SPLAT_ROW + 4]) {
+    planar(`MIN_SPLAT_ROW ${S}`, 7, 5, S);
+    planar(`MIN_SPLAT_ROW ${S}, centred`, 7, 5, S, 'centred');
+  }
   for (const S of [3, 8]) {
     const perChunk = Math.floor(COLUMNS / S);
     for (const C of around(perChunk)) planar(`COLUMNS/${S} channels ${C}`, 3, C, S);
@@ -91,20 +96,24 @@ export function thresholdCases(k: Kernels): Case[] {
 }
 
 /** The path each phase of a case must take, from the thresholds (the kernels' rules). */
-export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number } {
-  const four = Boolean(k.SIMD.value) && L.R * L.C * L.S * 4 <= globalOf(k, 'L2_BYTES') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
+export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number; backwardApply: number } {
+  const simd = Boolean(k.SIMD.value);
+  const four = simd && L.R * L.C * L.S * 4 <= globalOf(k, 'L2_BYTES') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
   if (!L.planar) {
     const p = globalOf(k, 'PATH_INTERLEAVED') | four;
-    return { reduce: p, dots: p, apply: p };
+    return { reduce: p, dots: p, apply: p, backwardApply: p };
   }
   if (L.S < globalOf(k, 'SHORT_ROW')) {
-    return { reduce: globalOf(k, 'PATH_COLUMNS') | four, dots: globalOf(k, 'PATH_COLUMNS') | four, apply: globalOf(k, 'PATH_COLUMNS') };
+    const columns = globalOf(k, 'PATH_COLUMNS');
+    const splats = simd && L.S >= globalOf(k, 'MIN_SPLAT_ROW') && L.S % 4 === 0;
+    return { reduce: columns | four, dots: columns | four, apply: columns, backwardApply: splats ? globalOf(k, 'PATH_SPLATS') : columns };
   }
   const fromMemory = L.N * L.C * L.S * 4 > globalOf(k, 'L2_BYTES');
   return {
     reduce: fromMemory && L.S < globalOf(k, 'MAX_ROW_IN_ORDER') ? globalOf(k, 'PATH_IN_ORDER') : globalOf(k, 'PATH_GATHERED'),
     dots: L.S < globalOf(k, 'MAX_ROW_IN_LANES') ? globalOf(k, 'PATH_IN_LANES') : globalOf(k, 'PATH_ROWS'),
     apply: globalOf(k, 'PATH_ROWS'),
+    backwardApply: globalOf(k, 'PATH_ROWS'),
   };
 }
 
