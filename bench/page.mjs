@@ -275,7 +275,9 @@ export function renderPerformancePage(latest) {
       '(the physical limit); × floor = our time / the memory sweeps the operation must make, timed without ' +
       `arithmetic (\`bench/floors.ts\`). GB/s counts the bytes the operation must move (${operations(latest)
         .map((op) => `${op} ${latest.traffic[op]}×`).join(', ')} the input). Compare ratios within one run: ` +
-      'absolute times move by 10–30% between runs on a shared machine.',
+      'absolute times move by 10–30% between runs on a shared machine. Where an input fits in cache, arithmetic ' +
+      'rather than memory can set the pace: `npm run bench:arithmetic` times the least arithmetic each op must do ' +
+      '(`bench/arithmetic.ts`) against the same floor.',
     '',
     speedTable(latest),
     '',

@@ -137,3 +137,39 @@ describe('the threaded floor\'s pool', () => {
     }
   });
 });
+
+describe('the arithmetic floor\'s sweeps (bench/arithmetic.ts)', () => {
+  let k: Record<string, (...args: number[]) => number> & { memory: WebAssembly.Memory };
+  beforeAll(async () => {
+    // build/arithmetic.wasm is built by npm run bench:arithmetic, not npm test: compiled here.
+    const dir = await mkdtemp(join(tmpdir(), 'batchnorm-wasm-arithmetic-'));
+    try {
+      const out = join(dir, 'arithmetic.wasm');
+      const argv = [join(repoRoot, 'bench', 'arithmetic.ts'), '--config', join(repoRoot, 'bench', 'asconfig.json'), '--target', 'arithmetic', '--outFile', out];
+      const { error, stderr } = await asc.main(argv, { stdout: asc.createMemoryStream(), stderr: asc.createMemoryStream() });
+      if (error) throw new Error(`asc failed: ${stderr.toString()}`);
+      const { instance } = await WebAssembly.instantiate(await readFile(out), { env: { abort: () => { throw new Error('abort'); } } });
+      k = instance.exports as typeof k;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  // Small integers, so every f32 sum is exact whatever the order; n past the SIMD steps, and
+  // buffers 4 bytes off a 16-byte boundary, as a thread's share of rows may be.
+  it.each([1, 15, 16, 37, 1000])('reads and writes every one of %i values', (n) => {
+    const base = k.memory.buffer.byteLength + 4;
+    k.memory.grow(Math.ceil((4 * 4 * n + 64) / 65536));
+    const x = base, dy = base + 4 * n, y = base + 8 * n, dx = base + 12 * n;
+    const view = (p: number): Float32Array => new Float32Array(k.memory.buffer, p, n);
+    view(x).set(Array.from({ length: n }, (_, i) => i % 3));
+    view(dy).set(Array.from({ length: n }, (_, i) => (i % 5) - 2));
+    const xs = Array.from(view(x)), dys = Array.from(view(dy));
+    expect(k.moments!(x, n)).toBe(xs.reduce((s, v) => s + v + v * v, 0));
+    expect(k.dots!(x, dy, n)).toBe(xs.reduce((s, v, i) => s + dys[i]! + dys[i]! * v, 0));
+    k.scaleShift!(y, x, n);
+    expect(Array.from(view(y))).toEqual(xs.map((v) => Math.fround(Math.fround(v * 1.5) + 0.25)));
+    k.gradient!(dx, x, dy, n);
+    expect(Array.from(view(dx))).toEqual(xs.map((v, i) => Math.fround(Math.fround(Math.fround(dys[i]! * 1.5) + 0.25) + Math.fround(v * -0.5))));
+  });
+});
