@@ -190,7 +190,7 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
       const rows = min(DOT_TERMS, N - n);
       memory.fill(sP, 0, <usize>W << 2);
       memory.fill(dP, 0, <usize>W << 2);
-      columnDots(dy + <usize>n * stride + o, x + <usize>n * stride + o, rows, W, stride, shiftP, sP, dP, rows4, true);
+      columnDotsShifted(dy + <usize>n * stride + o, x + <usize>n * stride + o, rows, W, stride, shiftP, sP, dP, rows4);
       for (let c = 0; c < Wc; c++) {
         let ts: f64 = 0, td: f64 = 0;
         for (let s = 0; s < S; s++) {
@@ -259,25 +259,24 @@ function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
 function interleavedDots(dy: usize, x: usize, R: i32, C: i32, shifts: usize, sumDy: usize, sumDyXmu: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
   const rows4 = withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (ASC_FEATURE_SIMD && rows4 ? PATH_FOUR_ROWS : 0));
-  const centred = anyNonZero(shifts, C);
   const G = groupCount(R, C);
   if (G > 1) {
     const rows = groupRows(R), stride = <usize>C << 2;
     for (let g = unitStart(G, part, parts), end = unitStart(G, part + 1, parts); g < end; g++) {
       const slot = groupSlot(groups, C, g), o = <usize>(g * rows) * stride;
       const s = g == 0 ? sumDy : slot, d = g == 0 ? sumDyXmu : slot + (<usize>C << 3);
-      dotsChain(dy + o, x + o, min(rows, R - g * rows), C, 0, C, shifts, s, d, scratch, rows4, centred);
+      dotsChain(dy + o, x + o, min(rows, R - g * rows), C, 0, C, shifts, s, d, scratch, rows4);
     }
     return;
   }
   partChannels(C, CHUNK, INTERLEAVED_UNIT, part, parts);
-  dotsChain(dy, x, R, C, partFirst, partEnd, shifts, sumDy, sumDyXmu, scratch, rows4, centred);
+  dotsChain(dy, x, R, C, partFirst, partEnd, shifts, sumDy, sumDyXmu, scratch, rows4);
 }
 
 // Channels [first, end) of `R` interleaved rows into sumDy, sumDyXmu (f64, indexed by
 // channel), row by row over chunks of at most CHUNK channels, with each channel's f32 sums
-// in the scratch for DOT_TERMS rows at a time. `centred` false: every shift is 0.
-function dotsChain(dy: usize, x: usize, R: i32, C: i32, first: i32, end: i32, shifts: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, rows4: bool, centred: bool): void {
+// in the scratch for DOT_TERMS rows at a time.
+function dotsChain(dy: usize, x: usize, R: i32, C: i32, first: i32, end: i32, shifts: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, rows4: bool): void {
   memory.fill(sumDy + (<usize>first << 3), 0, <usize>(end - first) << 3);
   memory.fill(sumDyXmu + (<usize>first << 3), 0, <usize>(end - first) << 3);
   const stride = <usize>C << 2;
@@ -287,39 +286,48 @@ function dotsChain(dy: usize, x: usize, R: i32, C: i32, first: i32, end: i32, sh
   memory.fill(dP, 0, <usize>min(CHUNK, end - first) << 2);
   for (let chunk = first - first % CHUNK; chunk < end; chunk += CHUNK) {
     const c0 = max(chunk, first), W = min(chunk + CHUNK, end) - c0;
-    const o0 = <usize>c0 << 2;
+    const o0 = <usize>c0 << 2, shifted = anyNonZero(shifts + o0, W);
     for (let r = 0; r < R; r += DOT_TERMS) {
-      const rows = min(DOT_TERMS, R - r);
-      columnDots(dy + <usize>r * stride + o0, x + <usize>r * stride + o0, rows, W, stride, shifts + o0, sP, dP, rows4, centred);
+      const rows = min(DOT_TERMS, R - r), g = dy + <usize>r * stride + o0, v = x + <usize>r * stride + o0;
+      if (shifted) columnDotsShifted(g, v, rows, W, stride, shifts + o0, sP, dP, rows4);
+      else columnDotsUnshifted(g, v, rows, W, stride, shifts + o0, sP, dP, rows4);
       addColumns(W, sP, dP, sumDy + (<usize>c0 << 3), sumDyXmu + (<usize>c0 << 3));
     }
   }
 }
 
+function columnDotsShifted(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool): void {
+  columnDotsAbout(dy, x, rows, W, stride, shiftP, sP, dP, rows4, true);
+}
+
+function columnDotsUnshifted(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool): void {
+  columnDotsAbout(dy, x, rows, W, stride, shiftP, sP, dP, rows4, false);
+}
+
 // s[c] += Σdy, d[c] += Σdy·(x − shift[c]) down `rows` rows of W columns; four rows at a
-// time share each load and store of the sums. `centred` false: every shift is 0, and rows
-// read one at a time skip loading and subtracting them.
-function columnDots(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool, centred: bool): void {
+// time share each load and store of the sums. `centred` false: every shift is 0.
+// @ts-ignore: decorator
+@inline
+function columnDotsAbout(dy: usize, x: usize, rows: i32, W: i32, stride: usize, shiftP: usize, sP: usize, dP: usize, rows4: bool, centred: bool): void {
   let r = 0;
   if (ASC_FEATURE_SIMD && rows4) {
     const W4 = W & ~3;
     for (; r + 4 <= rows; r += 4, dy += stride << 2, x += stride << 2) {
       for (let c = 0; c < W4; c += 4) {
         const o = <usize>c << 2;
-        const m = v128.load(shiftP + o), g = dy + o, v = x + o;
+        const m = centred ? v128.load(shiftP + o) : f32x4.splat(0), g = dy + o, v = x + o;
         const g0 = v128.load(g), g1 = v128.load(g + stride), g2 = v128.load(g + (stride << 1)), g3 = v128.load(g + stride * 3);
-        const d0 = f32x4.mul(g0, f32x4.sub(v128.load(v), m));
-        const d1 = f32x4.mul(g1, f32x4.sub(v128.load(v + stride), m));
-        const d2 = f32x4.mul(g2, f32x4.sub(v128.load(v + (stride << 1)), m));
-        const d3 = f32x4.mul(g3, f32x4.sub(v128.load(v + stride * 3), m));
+        const d0 = f32x4.mul(g0, about(v128.load(v), m, centred));
+        const d1 = f32x4.mul(g1, about(v128.load(v + stride), m, centred));
+        const d2 = f32x4.mul(g2, about(v128.load(v + (stride << 1)), m, centred));
+        const d3 = f32x4.mul(g3, about(v128.load(v + stride * 3), m, centred));
         v128.store(sP + o, f32x4.add(v128.load(sP + o), f32x4.add(f32x4.add(g0, g1), f32x4.add(g2, g3))));
         v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3))));
       }
-      for (let i = 0; i < 4; i++) columnDotsRow(dy + stride * i, x + stride * i, W4, W, shiftP, sP, dP, true);
+      for (let i = 0; i < 4; i++) columnDotsRow(dy + stride * i, x + stride * i, W4, W, shiftP, sP, dP, centred);
     }
   }
-  if (centred) for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP, true);
-  else for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP, false);
+  for (; r < rows; r++, dy += stride, x += stride) columnDotsRow(dy, x, 0, W, shiftP, sP, dP, centred);
 }
 
 // Columns [c0, W) of one row.
@@ -460,8 +468,8 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
     const n0 = partFirst, n1 = partEnd;
     if (ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && (S & 3) == 0) {
       tookPath(PATH_SPLATS);
-      if (anyNonZero(coef, C)) elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, true);
-      else elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, false);
+      if (anyNonZero(coef, C)) elemtSplatsShifted(dy, x, dx, C, S, coef, n0, n1);
+      else elemtSplatsUnshifted(dy, x, dx, C, S, coef, n0, n1);
       return;
     }
     tookPath(PATH_COLUMNS);
@@ -469,12 +477,8 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
     for (let c0 = 0; c0 < C && n0 < n1; c0 += perChunk) {
       const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
       expandColumns(coef + (<usize>c0 << 2), step, 4, Wc, S, expanded);
-      const centred = anyNonZero(coef + (<usize>c0 << 2), Wc);
-      for (let n = n0; n < n1; n++) {
-        const on = <usize>n * stride + o;
-        if (centred) elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, expanded, true);
-        else elemtInterleavedRow(dy + on, x + on, dx + on, 0, W, expanded, false);
-      }
+      if (anyNonZero(coef + (<usize>c0 << 2), Wc)) elemtSamplesShifted(dy + o, x + o, dx + o, n0, n1, stride, W, expanded);
+      else elemtSamplesUnshifted(dy + o, x + o, dx + o, n0, n1, stride, W, expanded);
     }
     return;
   }
@@ -487,8 +491,29 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
   }
 }
 
-// Samples [n0, n1) of planar rows S values long, S a multiple of four; `centred` is a
-// constant at each call.
+function elemtSamplesShifted(dy: usize, x: usize, dx: usize, n0: i32, n1: i32, stride: usize, W: i32, expanded: usize): void {
+  for (let n = n0; n < n1; n++) {
+    const o = <usize>n * stride;
+    elemtInterleavedRow(dy + o, x + o, dx + o, 0, W, expanded, true);
+  }
+}
+
+function elemtSamplesUnshifted(dy: usize, x: usize, dx: usize, n0: i32, n1: i32, stride: usize, W: i32, expanded: usize): void {
+  for (let n = n0; n < n1; n++) {
+    const o = <usize>n * stride;
+    elemtInterleavedRow(dy + o, x + o, dx + o, 0, W, expanded, false);
+  }
+}
+
+function elemtSplatsShifted(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32): void {
+  elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, true);
+}
+
+function elemtSplatsUnshifted(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32): void {
+  elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, false);
+}
+
+// Samples [n0, n1) of planar rows S values long, S a multiple of four.
 // @ts-ignore: decorator
 @inline
 function elemtPlanarSplats(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32, centred: bool): void {
@@ -516,11 +541,19 @@ function elemtInterleaved(dy: usize, x: usize, dx: usize, R: i32, C: i32, coef: 
   const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
   partRows(R, ROW_UNIT, part, parts);
-  if (anyNonZero(coef, C)) elemtInterleavedRows(dy, x, dx, C, coef, partFirst, partEnd, rows4, true);
-  else elemtInterleavedRows(dy, x, dx, C, coef, partFirst, partEnd, rows4, false);
+  if (anyNonZero(coef, C)) elemtInterleavedShifted(dy, x, dx, C, coef, partFirst, partEnd, rows4);
+  else elemtInterleavedUnshifted(dy, x, dx, C, coef, partFirst, partEnd, rows4);
 }
 
-// Rows [r, end); `centred` is a constant at each call.
+function elemtInterleavedShifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool): void {
+  elemtInterleavedRows(dy, x, dx, C, coef, r, end, rows4, true);
+}
+
+function elemtInterleavedUnshifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool): void {
+  elemtInterleavedRows(dy, x, dx, C, coef, r, end, rows4, false);
+}
+
+// Rows [r, end); `centred` false: every shift is 0.
 // @ts-ignore: decorator
 @inline
 function elemtInterleavedRows(dy: usize, x: usize, dx: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool, centred: bool): void {

@@ -140,8 +140,8 @@ function foldRunning(C: i32, c0: i32, c1: i32, runMean: usize, runVar: usize, we
   }
 }
 
-// y = (x − shift)·scale + offset over `len` contiguous values; `centred` (shift ≠ 0) is a
-// constant at each call (see about()).
+// y = (x − shift)·scale + offset over `len` contiguous values; `centred` false: the
+// shift is 0 (see about()).
 // @ts-ignore: decorator
 @inline function applyRow(x: usize, y: usize, len: i32, shift: f32, scale: f32, offset: f32, centred: bool): void {
   let i = 0;
@@ -177,13 +177,27 @@ function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, sc
   }
   tookPath(PATH_ROWS);
   partRows(N * C, ROW_UNIT, part, parts);
+  if (anyNonZero(coef, C)) applyRowsShifted(x, y, C, S, coef, partFirst, partEnd);
+  else applyRowsUnshifted(x, y, C, S, coef, partFirst, partEnd);
+}
+
+function applyRowsShifted(x: usize, y: usize, C: i32, S: i32, coef: usize, first: i32, end: i32): void {
+  applyRows(x, y, C, S, coef, first, end, true);
+}
+
+function applyRowsUnshifted(x: usize, y: usize, C: i32, S: i32, coef: usize, first: i32, end: i32): void {
+  applyRows(x, y, C, S, coef, first, end, false);
+}
+
+// Planar rows [first, end) of the N·C.
+// @ts-ignore: decorator
+@inline
+function applyRows(x: usize, y: usize, C: i32, S: i32, coef: usize, first: i32, end: i32, centred: bool): void {
   const step = <usize>C << 2;
   // The channel of each row, counted along instead of a remainder per row.
-  for (let row = partFirst, c = partFirst % C; row < partEnd; row++, c = c + 1 == C ? 0 : c + 1) {
+  for (let row = first, c = first % C; row < end; row++, c = c + 1 == C ? 0 : c + 1) {
     const p = coef + (<usize>c << 2), o = <usize>row * <usize>S << 2;
-    const shift = load<f32>(p), scale = load<f32>(p + step), offset = load<f32>(p + (step << 1));
-    if (shift == 0) applyRow(x + o, y + o, S, 0, scale, offset, false);
-    else applyRow(x + o, y + o, S, shift, scale, offset, true);
+    applyRow(x + o, y + o, S, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)), centred);
   }
 }
 
@@ -194,12 +208,17 @@ function applyPlanarColumns(x: usize, y: usize, N: i32, C: i32, S: i32, coef: us
   for (let c0 = 0; c0 < C && n0 < n1; c0 += perChunk) {
     const Wc = min(perChunk, C - c0), W = Wc * S, o = <usize>c0 * <usize>S << 2;
     expandColumns(coef + (<usize>c0 << 2), <usize>C << 2, 3, Wc, S, expanded);
-    if (anyNonZero(coef + (<usize>c0 << 2), Wc)) {
-      for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, expanded, true);
-    } else {
-      for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride + o, y + <usize>n * stride + o, 0, W, expanded, false);
-    }
+    if (anyNonZero(coef + (<usize>c0 << 2), Wc)) applySamplesShifted(x + o, y + o, n0, n1, stride, W, expanded);
+    else applySamplesUnshifted(x + o, y + o, n0, n1, stride, W, expanded);
   }
+}
+
+function applySamplesShifted(x: usize, y: usize, n0: i32, n1: i32, stride: usize, W: i32, expanded: usize): void {
+  for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride, y + <usize>n * stride, 0, W, expanded, true);
+}
+
+function applySamplesUnshifted(x: usize, y: usize, n0: i32, n1: i32, stride: usize, W: i32, expanded: usize): void {
+  for (let n = n0; n < n1; n++) applyInterleavedRow(x + <usize>n * stride, y + <usize>n * stride, 0, W, expanded, false);
 }
 
 // Interleaved: channels contiguous, so four channels' coefficients fill one v128; in L2
@@ -209,11 +228,19 @@ function applyInterleaved(x: usize, y: usize, R: i32, C: i32, coef: usize, part:
   const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>R * <f64>C);
   tookPath(PATH_INTERLEAVED | (rows4 ? PATH_FOUR_ROWS : 0));
   partRows(R, ROW_UNIT, part, parts);
-  if (anyNonZero(coef, C)) applyInterleavedRows(x, y, C, coef, partFirst, partEnd, rows4, true);
-  else applyInterleavedRows(x, y, C, coef, partFirst, partEnd, rows4, false);
+  if (anyNonZero(coef, C)) applyInterleavedShifted(x, y, C, coef, partFirst, partEnd, rows4);
+  else applyInterleavedUnshifted(x, y, C, coef, partFirst, partEnd, rows4);
 }
 
-// Rows [r, end) of interleaved [R, C]; `centred` is a constant at each call.
+function applyInterleavedShifted(x: usize, y: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool): void {
+  applyInterleavedRows(x, y, C, coef, r, end, rows4, true);
+}
+
+function applyInterleavedUnshifted(x: usize, y: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool): void {
+  applyInterleavedRows(x, y, C, coef, r, end, rows4, false);
+}
+
+// Rows [r, end) of interleaved [R, C]; `centred` false: every shift is 0.
 // @ts-ignore: decorator
 @inline
 function applyInterleavedRows(x: usize, y: usize, C: i32, coef: usize, r: i32, end: i32, rows4: bool, centred: bool): void {

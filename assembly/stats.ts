@@ -44,10 +44,17 @@ let sumSquares: f64 = 0;
 // usual case) skips the subtraction: the sums then cost two additions and a product per
 // value instead of three additions and a product, and stats run at the speed of memory.
 function centredSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
-  return shift == 0 ? blockSums(p, rows, len, stride, 0, false) : blockSums(p, rows, len, stride, shift, true);
+  return shift == 0 ? blockSumsUnshifted(p, rows, len, stride) : blockSumsShifted(p, rows, len, stride, shift);
 }
 
-// centredSums with `centred` a constant at each call, so each copy has one inner loop.
+function blockSumsShifted(p: usize, rows: i32, len: i32, stride: usize, shift: f32): f64 {
+  return blockSums(p, rows, len, stride, shift, true);
+}
+
+function blockSumsUnshifted(p: usize, rows: i32, len: i32, stride: usize): f64 {
+  return blockSums(p, rows, len, stride, 0, false);
+}
+
 // @ts-ignore: decorator
 @inline function blockSums(p: usize, rows: i32, len: i32, stride: usize, shift: f32, centred: bool): f64 {
   let tailD: f32 = 0, tailQ: f32 = 0;
@@ -302,15 +309,8 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       }
       memory.fill(dP, 0, <usize>W << 4);
       memory.fill(qP, 0, <usize>W << 4);
-      for (let r = 0; r < rows; r++) {
-        const sample = block + <usize>r * rowStride;
-        for (let c = 0; c < W; c++) {
-          const p = sample + (<usize>c * <usize>S << 2), shift = load<f32>(shiftP + (<usize>c << 2));
-          const dAt = dP + (<usize>c << 4), qAt = qP + (<usize>c << 4);
-          if (shift == 0) rowSumsInto(p, S, 0, dAt, qAt, false);
-          else rowSumsInto(p, S, shift, dAt, qAt, true);
-        }
-      }
+      if (anyNonZero(shiftP, W)) rowsInOrderShifted(block, rows, rowStride, W, S, shiftP, dP, qP);
+      else rowsInOrderUnshifted(block, rows, rowStride, W, S, shiftP, dP, qP);
       const invNb = 1.0 / nb;
       for (let c = 0; c < W; c++) {
         const d = lanesTotal(dP + (<usize>c << 4)), q = lanesTotal(qP + (<usize>c << 4));
@@ -320,8 +320,29 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   }
 }
 
+function rowsInOrderShifted(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize): void {
+  rowsInOrder(block, rows, rowStride, W, S, shiftP, dP, qP, true);
+}
+
+function rowsInOrderUnshifted(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize): void {
+  rowsInOrder(block, rows, rowStride, W, S, shiftP, dP, qP, false);
+}
+
+// The rows of W channels in `rows` samples from `block`, each into its channel's lanes.
+// @ts-ignore: decorator
+@inline
+function rowsInOrder(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize, centred: bool): void {
+  for (let r = 0; r < rows; r++) {
+    const sample = block + <usize>r * rowStride;
+    for (let c = 0; c < W; c++) {
+      const p = sample + (<usize>c * <usize>S << 2);
+      rowSumsInto(p, S, load<f32>(shiftP + (<usize>c << 2)), dP + (<usize>c << 4), qP + (<usize>c << 4), centred);
+    }
+  }
+}
+
 // Adds Σ(x − shift) and Σ(x − shift)² over one row of `len` values into the lanes at dAt
-// and qAt (lane 0 alone in the scalar build); `centred` is a constant at each call.
+// and qAt (lane 0 alone in the scalar build).
 // @ts-ignore: decorator
 @inline function rowSumsInto(p: usize, len: i32, shift: f32, dAt: usize, qAt: usize, centred: bool): void {
   let i = 0, tailD: f32 = 0, tailQ: f32 = 0;
@@ -524,11 +545,18 @@ function meanShifts(W: i32, mean: usize, shiftP: usize): void {
 // rows at a time share each load and store of the sums. Where every shift is 0 the
 // subtraction is skipped (x − 0 is x: the same bits), as in centredSums.
 function columnSums(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
-  if (anyNonZero(shiftP, W)) columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, true);
-  else columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, false);
+  if (anyNonZero(shiftP, W)) columnSumsShifted(p, rows, W, stride, shiftP, dP, qP, rows4);
+  else columnSumsUnshifted(p, rows, W, stride, shiftP, dP, qP, rows4);
 }
 
-// columnSums with `centred` a constant at each call, so each copy has one inner loop.
+function columnSumsShifted(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
+  columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, true);
+}
+
+function columnSumsUnshifted(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
+  columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, false);
+}
+
 // @ts-ignore: decorator
 @inline
 function columnSumsAbout(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool, centred: bool): void {

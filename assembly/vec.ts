@@ -1,5 +1,9 @@
 // Small helpers every kernel family shares, written once. Those taking a `centred` flag
-// are inlined where it is a constant, so the branch folds away.
+// are inlined where it is a constant, so the branch folds away. A loop built on them is
+// compiled twice, each copy in a function of its own (a ...Shifted and an ...Unshifted
+// one, chosen by the shifts): where one function inlined both copies, one under each arm
+// of an `if`, Binaryen folded the arms back into a single loop that tests the flag on
+// every vector, which is slower.
 
 // The sum of the four f32 lanes, pairwise.
 // @ts-ignore: decorator
