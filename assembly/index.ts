@@ -2,9 +2,9 @@
 // an op, called as parts.ts describes; limits.ts holds the thresholds that choose a path.
 export { alloc, free, copy, SIMD } from "./heap";
 export {
-  BLOCK, MAX_BLOCK_ROWS, DOT_TERMS, L2_BYTES, CHUNK, COLUMNS, SHORT_ROW, MIN_SPLAT_ROW, MAX_ROW_IN_ORDER, MAX_ROW_IN_LANES,
+  BLOCK, MAX_BLOCK_ROWS, DOT_TERMS, L2_BYTES, CHUNK, COLUMNS, SHORT_ROW, MIN_SPLAT_ROW, MAX_ROW_IN_ORDER, MAX_ROW_IN_LANES, MAX_TWO_ROWS_CHANNELS,
   INTERLEAVED_UNIT, MAX_GROUPS, ROW_UNIT, PATH_COLUMNS, PATH_IN_ORDER, PATH_GATHERED, PATH_IN_LANES, PATH_ROWS, PATH_INTERLEAVED,
-  PATH_SPLATS, PATH_FOUR_ROWS, lastPath,
+  PATH_SPLATS, PATH_FOUR_ROWS, PATH_TWO_ROWS, lastPath,
 } from "./limits";
 export { SCRATCH_BYTES } from "./parts";
 export { f32_bn_stats_planar, f32_bn_stats_interleaved, f32_bn_stats_interleaved_merge } from "./stats";

@@ -24,8 +24,8 @@
 // lane or to a scalar, and the scalar build's two accumulators BLOCK/2 each.
 
 import {
-  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, SHORT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_GATHERED,
-  PATH_IN_ORDER, PATH_INTERLEAVED, tookPath, withinL2,
+  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, MAX_TWO_ROWS_CHANNELS, SHORT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS,
+  PATH_GATHERED, PATH_IN_ORDER, PATH_INTERLEAVED, PATH_TWO_ROWS, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
@@ -221,7 +221,7 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   const inL2 = withinL2(<f64>N * <f64>C * <f64>S);
   if (S < SHORT_ROW) {
     tookPath(PATH_COLUMNS | (ASC_FEATURE_SIMD && inL2 ? PATH_FOUR_ROWS : 0));
-    planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, inL2);
+    planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, ASC_FEATURE_SIMD && inL2 ? 4 : 1);
   } else if (!inL2 && S < MAX_ROW_IN_ORDER) {
     tookPath(PATH_IN_ORDER);
     planarStatsInOrder(x, N, C, S, meanP, m2P, scratch, c0, c1);
@@ -235,7 +235,7 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
 // columns, each column shifted by its channel's shift, and channel c's block is then the
 // sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken COLUMNS/S at a time,
 // channels [c0, c1) of each such chunk here.
-function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, c0: i32, c1: i32, rows4: bool): void {
+function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, c0: i32, c1: i32, together: i32): void {
   const stride = <usize>C * <usize>S << 2;
   const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
   const perChunk = COLUMNS / S;
@@ -253,7 +253,7 @@ function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       expandColumns(dP, 0, 1, Wc, S, shiftP);
       memory.fill(dP, 0, <usize>W << 2);
       memory.fill(qP, 0, <usize>W << 2);
-      columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
+      columnSums(block, rows, W, stride, shiftP, dP, qP, together);
       const invNb = 1.0 / nb;
       for (let c = 0; c < Wc; c++) {
         let d: f64 = 0, q: f64 = 0;
@@ -421,28 +421,28 @@ function rowsInOrder(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, 
 // one group (parts.ts), each into its own mean and M2 (group 0 and chunks: mean[C], m2[C];
 // group g: its slot of `groups`). f32_bn_stats_interleaved_merge then merges the groups.
 function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
-  const rows4 = withinL2(<f64>R * <f64>C);
-  tookPath(PATH_INTERLEAVED | (ASC_FEATURE_SIMD && rows4 ? PATH_FOUR_ROWS : 0));
+  const together = !ASC_FEATURE_SIMD ? 1 : withinL2(<f64>R * <f64>C) ? 4 : C < MAX_TWO_ROWS_CHANNELS ? 2 : 1;
+  tookPath(PATH_INTERLEAVED | (together == 4 ? PATH_FOUR_ROWS : together == 2 ? PATH_TWO_ROWS : 0));
   const G = groupCount(R, C);
   if (G > 1) {
     const rows = groupRows(R), stride = <usize>C << 2;
     for (let g = unitStart(G, part, parts), end = unitStart(G, part + 1, parts); g < end; g++) {
       const slot = groupSlot(groups, C, g), r0 = g * rows;
       const mean = g == 0 ? meanP : slot, m2 = g == 0 ? m2P : slot + (<usize>C << 3);
-      statsChain(x + <usize>r0 * stride, min(rows, R - r0), C, 0, C, mean, m2, scratch, rows4);
+      statsChain(x + <usize>r0 * stride, min(rows, R - r0), C, 0, C, mean, m2, scratch, together);
     }
     return;
   }
   // Whole chunks: resumFarColumns decides per chunk how to sum far columns again.
   partChannels(C, CHUNK, CHUNK, part, parts);
   for (let c0 = partFirst; c0 < partEnd; c0 += CHUNK) {
-    statsChain(x, R, C, c0, min(CHUNK, partEnd - c0), meanP, m2P, scratch, rows4);
+    statsChain(x, R, C, c0, min(CHUNK, partEnd - c0), meanP, m2P, scratch, together);
   }
 }
 
 // Channels [c0, c0 + W) of `R` interleaved rows as one chain of MAX_BLOCK_ROWS blocks, each
 // merged into the f64 mean and m2 arrays (indexed by channel) as it ends.
-function statsChain(x: usize, R: i32, C: i32, c0: i32, W: i32, meanP: usize, m2P: usize, scratch: usize, rows4: bool): void {
+function statsChain(x: usize, R: i32, C: i32, c0: i32, W: i32, meanP: usize, m2P: usize, scratch: usize, together: i32): void {
   const bytes = <usize>W << 2, stride = <usize>C << 2;
   const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
   const mean = meanP + (<usize>c0 << 3), m2 = m2P + (<usize>c0 << 3);
@@ -458,8 +458,8 @@ function statsChain(x: usize, R: i32, C: i32, c0: i32, W: i32, meanP: usize, m2P
     else meanShifts(W, mean, shiftP);
     memory.fill(dP, 0, bytes);
     memory.fill(qP, 0, bytes);
-    columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
-    resumFarColumns(block, rows, W, stride, invNb, shiftP, dP, qP, rows4);
+    columnSums(block, rows, W, stride, shiftP, dP, qP, together);
+    resumFarColumns(block, rows, W, stride, invNb, shiftP, dP, qP, together);
     mergeColumns(W, invNb, shiftP, dP, qP, mean, m2, block, rows, stride);
   }
 }
@@ -541,27 +541,28 @@ function meanShifts(W: i32, mean: usize, shiftP: usize): void {
   for (; c < W; c++) store<f32>(shiftP + (<usize>c << 2), <f32>load<f64>(mean + (<usize>c << 3)));
 }
 
-// d[c] += Σ(x − shift[c]), q[c] += Σ(x − shift[c])² down `rows` rows of W columns; four
-// rows at a time share each load and store of the sums. Where every shift is 0 the
-// subtraction is skipped (x − 0 is x: the same bits), as in centredSums.
-function columnSums(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
-  if (anyNonZero(shiftP, W)) columnSumsShifted(p, rows, W, stride, shiftP, dP, qP, rows4);
-  else columnSumsUnshifted(p, rows, W, stride, shiftP, dP, qP, rows4);
+// d[c] += Σ(x − shift[c]), q[c] += Σ(x − shift[c])² down `rows` rows of W columns,
+// `together` (1, 2 or 4) rows at a time: rows taken together are added to each other first
+// and share one load and store of the sums. Where every shift is 0 the subtraction is
+// skipped (x − 0 is x: the same bits), as in centredSums.
+function columnSums(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, together: i32): void {
+  if (anyNonZero(shiftP, W)) columnSumsShifted(p, rows, W, stride, shiftP, dP, qP, together);
+  else columnSumsUnshifted(p, rows, W, stride, shiftP, dP, qP, together);
 }
 
-function columnSumsShifted(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
-  columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, true);
+function columnSumsShifted(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, together: i32): void {
+  columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, together, true);
 }
 
-function columnSumsUnshifted(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
-  columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, rows4, false);
+function columnSumsUnshifted(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, together: i32): void {
+  columnSumsAbout(p, rows, W, stride, shiftP, dP, qP, together, false);
 }
 
 // @ts-ignore: decorator
 @inline
-function columnSumsAbout(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, rows4: bool, centred: bool): void {
+function columnSumsAbout(p: usize, rows: i32, W: i32, stride: usize, shiftP: usize, dP: usize, qP: usize, together: i32, centred: bool): void {
   let r = 0;
-  if (ASC_FEATURE_SIMD && rows4) {
+  if (ASC_FEATURE_SIMD && together == 4) {
     const W4 = W & ~3;
     for (; r + 4 <= rows; r += 4, p += stride << 2) {
       for (let c = 0; c < W4; c += 4) {
@@ -577,6 +578,22 @@ function columnSumsAbout(p: usize, rows: i32, W: i32, stride: usize, shiftP: usi
         v128.store(qP + o, f32x4.add(v128.load(qP + o), f32x4.add(q01, q23)));
       }
       for (let i = 0; i < 4; i++) columnSumsRow(p + stride * i, W4, W, shiftP, dP, qP, centred);
+    }
+  } else if (ASC_FEATURE_SIMD && together == 2) {
+    const W8 = W & ~7;
+    for (; r + 2 <= rows; r += 2, p += stride << 1) {
+      for (let c = 0; c < W8; c += 8) {
+        const o = <usize>c << 2, a = p + o;
+        const m0 = centred ? v128.load(shiftP + o) : f32x4.splat(0), m1 = centred ? v128.load(shiftP + o, 16) : f32x4.splat(0);
+        const x0 = about(v128.load(a), m0, centred), x1 = about(v128.load(a, 16), m1, centred);
+        const y0 = about(v128.load(a + stride), m0, centred), y1 = about(v128.load(a + stride, 16), m1, centred);
+        v128.store(dP + o, f32x4.add(v128.load(dP + o), f32x4.add(x0, y0)));
+        v128.store(dP + o, f32x4.add(v128.load(dP + o, 16), f32x4.add(x1, y1)), 16);
+        v128.store(qP + o, f32x4.add(v128.load(qP + o), f32x4.add(f32x4.mul(x0, x0), f32x4.mul(y0, y0))));
+        v128.store(qP + o, f32x4.add(v128.load(qP + o, 16), f32x4.add(f32x4.mul(x1, x1), f32x4.mul(y1, y1))), 16);
+      }
+      columnSumsRow(p, W8, W, shiftP, dP, qP, centred);
+      columnSumsRow(p + stride, W8, W, shiftP, dP, qP, centred);
     }
   }
   for (; r < rows; r++, p += stride) columnSumsRow(p, 0, W, shiftP, dP, qP, centred);
@@ -622,7 +639,7 @@ function columnSumsRow(p: usize, c0: i32, W: i32, shiftP: usize, dP: usize, qP: 
 // file) to its block mean and sums that column again. A few such columns are summed one
 // by one; when more than one in eight moved (an offset jump across all channels), the
 // whole block is summed again row by row.
-function resumFarColumns(block: usize, rows: i32, W: i32, stride: usize, invNb: f64, shiftP: usize, dP: usize, qP: usize, rows4: bool): void {
+function resumFarColumns(block: usize, rows: i32, W: i32, stride: usize, invNb: f64, shiftP: usize, dP: usize, qP: usize, together: i32): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     let far = f32x4.splat(0);
@@ -655,7 +672,7 @@ function resumFarColumns(block: usize, rows: i32, W: i32, stride: usize, invNb: 
   if (all) {
     memory.fill(dP, 0, <usize>W << 2);
     memory.fill(qP, 0, <usize>W << 2);
-    columnSums(block, rows, W, stride, shiftP, dP, qP, rows4);
+    columnSums(block, rows, W, stride, shiftP, dP, qP, together);
   }
 }
 

@@ -79,8 +79,9 @@ function randomCase(index: number, seed: number): Case {
 // blocking (and its f64 merge of blocks) runs more than once, C not a multiple of 4 for
 // the SIMD tails, N = 1 with a large spatial extent, planar inputs over 1 MiB with rows of
 // 16 to 511 values (the stats read them in order), rows under 16 values (as columns), rows
-// of 8 and 12 values (backward splats each channel's coefficients), and both of the first
-// with more channels or columns than one chunk of the kernels' scratch.
+// of 8 and 12 values (backward splats each channel's coefficients), interleaved inputs over
+// 1 MiB with few channels (statistics two rows at a time), and both of the first with more
+// channels or columns than one chunk of the kernels' scratch.
 function fixedCases(): Case[] {
   const spec: Array<[Module, number[], boolean, boolean]> = [
     ['1d', [2, 3, 2100], false, false],
@@ -101,6 +102,8 @@ function fixedCases(): Case[] {
     ['1d', [60, 1100, 16], false, false],
     ['1d', [2000, 37, 8], false, false],
     ['2d', [200, 5, 3, 4], false, true],
+    ['2d', [20, 60, 60, 12], true, false],
+    ['1d', [70001, 5], false, true],
   ];
   return spec.map(([module, shape, channelsLast, offset], i) => ({
     index: i, seed: BASE_SEED + i, module, shape, channelsLast, offset,

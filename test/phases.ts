@@ -86,6 +86,9 @@ export function thresholdCases(k: Kernels): Case[] {
   for (const C of around(CHUNK)) interleaved(`MAX_GROUPS over CHUNK channels ${C}`, 2 * MAX_BLOCK_ROWS + 1, C);
   for (const C of around(2 * CHUNK + UNIT)) interleaved(`INTERLEAVED_UNIT channels ${C}`, 21, C);
   for (const R of [L2 / 64, L2 / 64 + 1]) interleaved(`L2 interleaved ${R}x64`, R, 64, 'jump');
+  // Interleaved statistics from memory take two rows at a time below MAX_TWO_ROWS_CHANNELS;
+  // an odd row count leaves one row, and channels past a multiple of 8 run one by one.
+  for (const C of around(globalOf(k, 'MAX_TWO_ROWS_CHANNELS'))) interleaved(`MAX_TWO_ROWS_CHANNELS ${C}`, Math.ceil(L2 / C) | 1, C, 'jumpSome');
   for (const R of [1, 2, 3, 4, 5]) interleaved(`rows ${R}`, R, 6);
   interleaved('far columns in some units of a chunk', 300, 64, 'jumpSome');
   planar('far columns in some units of a chunk', 300, 64, 2, 'jumpSome');
@@ -101,7 +104,8 @@ export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: nu
   const four = simd && L.R * L.C * L.S * 4 <= globalOf(k, 'L2_BYTES') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
   if (!L.planar) {
     const p = globalOf(k, 'PATH_INTERLEAVED') | four;
-    return { reduce: p, dots: p, apply: p, backwardApply: p };
+    const two = simd && four === 0 && L.C < globalOf(k, 'MAX_TWO_ROWS_CHANNELS') ? globalOf(k, 'PATH_TWO_ROWS') : 0;
+    return { reduce: p | two, dots: p, apply: p, backwardApply: p };
   }
   if (L.S < globalOf(k, 'SHORT_ROW')) {
     const columns = globalOf(k, 'PATH_COLUMNS');
