@@ -96,6 +96,12 @@ export let lastPath: i32 = 0;
   lastPath = path;
 }
 
+// The flag lastPath adds to a pass that took `together` (1, 2 or 4) rows at a time.
+// @ts-ignore: decorator
+@inline export function togetherPath(together: i32): i32 {
+  return together == 4 ? PATH_FOUR_ROWS : together == 2 ? PATH_TWO_ROWS : 0;
+}
+
 // Whether an input of `values` f32 fits in L2 (four rows at a time, see L2_BYTES).
 // @ts-ignore: decorator
 @inline export function withinL2(values: f64): bool {

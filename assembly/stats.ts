@@ -24,8 +24,8 @@
 // lane or to a scalar, and the scalar build's two accumulators BLOCK/2 each.
 
 import {
-  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, MAX_TWO_ROWS_CHANNELS, SHORT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS,
-  PATH_GATHERED, PATH_IN_ORDER, PATH_INTERLEAVED, PATH_TWO_ROWS, tookPath, withinL2,
+  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, MAX_TWO_ROWS_CHANNELS, SHORT_ROW, PATH_COLUMNS, PATH_GATHERED,
+  PATH_IN_ORDER, PATH_INTERLEAVED, togetherPath, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
@@ -220,8 +220,9 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   memory.fill(m2P + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   const inL2 = withinL2(<f64>N * <f64>C * <f64>S);
   if (S < SHORT_ROW) {
-    tookPath(PATH_COLUMNS | (ASC_FEATURE_SIMD && inL2 ? PATH_FOUR_ROWS : 0));
-    planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, ASC_FEATURE_SIMD && inL2 ? 4 : 1);
+    const together = ASC_FEATURE_SIMD && inL2 ? 4 : 1;
+    tookPath(PATH_COLUMNS | togetherPath(together));
+    planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, together);
   } else if (!inL2 && S < MAX_ROW_IN_ORDER) {
     tookPath(PATH_IN_ORDER);
     planarStatsInOrder(x, N, C, S, meanP, m2P, scratch, c0, c1);
@@ -422,7 +423,7 @@ function rowsInOrder(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, 
 // group g: its slot of `groups`). f32_bn_stats_interleaved_merge then merges the groups.
 function interleavedStats(x: usize, R: i32, C: i32, meanP: usize, m2P: usize, groups: usize, scratch: usize, part: i32, parts: i32): void {
   const together = !ASC_FEATURE_SIMD ? 1 : withinL2(<f64>R * <f64>C) ? 4 : C < MAX_TWO_ROWS_CHANNELS ? 2 : 1;
-  tookPath(PATH_INTERLEAVED | (together == 4 ? PATH_FOUR_ROWS : together == 2 ? PATH_TWO_ROWS : 0));
+  tookPath(PATH_INTERLEAVED | togetherPath(together));
   const G = groupCount(R, C);
   if (G > 1) {
     const rows = groupRows(R), stride = <usize>C << 2;
