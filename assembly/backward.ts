@@ -24,7 +24,7 @@
 // merge), and f32_bn_backward_fold then f32_bn_backward_apply_*.
 
 import {
-  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_SPLAT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS,
+  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_FOUR_ROW_COLUMNS, MIN_SPLAT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS,
   PATH_IN_LANES, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
 } from "./limits";
 import {
@@ -118,7 +118,9 @@ function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, su
   memory.fill(sumDy + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   memory.fill(sumDyXmu + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   if (S < SHORT_ROW) {
-    const rows4 = ASC_FEATURE_SIMD && withinL2(<f64>N * <f64>C * <f64>S);
+    // The widest chunk's columns: a property of the shape, so every part takes the same path.
+    const columns = min(COLUMNS / S, C) * S;
+    const rows4 = ASC_FEATURE_SIMD && (withinL2(<f64>N * <f64>C * <f64>S) || columns >= MIN_FOUR_ROW_COLUMNS);
     tookPath(PATH_COLUMNS | (rows4 ? PATH_FOUR_ROWS : 0));
     planarDotsColumns(dy, x, N, C, S, mean, sumDy, sumDyXmu, scratch, c0, c1, rows4);
   } else if (S < MAX_ROW_IN_LANES) {

@@ -55,6 +55,14 @@ export const MAX_TWO_ROWS_CHANNELS: i32 = 128;
 // At four values a channel's row is one v128, and its four splats cost what they save.
 export const MIN_SPLAT_ROW: i32 = 8;
 
+// Planar rows under SHORT_ROW read as columns: from memory, the backward sums take four
+// samples at a time (as they do in L2) where a chunk has at least this many columns. Their
+// three f32 arrays per column (shift, Σdy, Σdy·x: 24 KiB at 2048 columns) then no longer
+// stay in L1 beside the samples streaming past them, and four samples share each load and
+// store of the sums. Below it, one sample at a time is as fast or faster (measured on
+// inputs of 8 to 17 MB with 320 to 4092 columns).
+export const MIN_FOUR_ROW_COLUMNS: i32 = 2048;
+
 // Planar rows shorter than this add their backward sums into f32 lanes per channel instead
 // of into f64 one by one: for short rows that f64 step is most of the work.
 export const MAX_ROW_IN_LANES: i32 = 64;

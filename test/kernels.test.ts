@@ -104,6 +104,7 @@ function fixedCases(): Case[] {
     ['2d', [200, 5, 3, 4], false, true],
     ['2d', [20, 60, 60, 12], true, false],
     ['1d', [70001, 5], false, true],
+    ['1d', [131, 683, 3], false, true],
   ];
   return spec.map(([module, shape, channelsLast, offset], i) => ({
     index: i, seed: BASE_SEED + i, module, shape, channelsLast, offset,

@@ -76,6 +76,14 @@ export function thresholdCases(k: Kernels): Case[] {
   const side = Math.round(Math.cbrt(L2));
   for (const N of [side - 1, side, side + 1]) planar(`L2 planar ${N}x${side}x${side}`, N, side, side);
   for (const N of [L2 / 8 / 64, L2 / 8 / 64 + 1]) planar(`L2 columns ${N}x64x8`, N, 64, 8, 'jump');
+  // From memory, backward sums of short rows take four samples at a time from
+  // MIN_FOUR_ROW_COLUMNS columns per chunk: C·S at T − 1, T and T + 1 (S the largest row
+  // under SHORT_ROW that divides it), over L2 with rows left after the last four.
+  for (const W of around(globalOf(k, 'MIN_FOUR_ROW_COLUMNS'))) {
+    let S = SHORT_ROW - 1;
+    while (W % S !== 0) S--;
+    planar(`MIN_FOUR_ROW_COLUMNS ${W} columns, rows of ${S}`, Math.ceil(L2 / W) | 3, W / S, S);
+  }
   for (const R of around(MAX_BLOCK_ROWS)) interleaved(`MAX_BLOCK_ROWS rows ${R}`, R, 5, 'jump');
   for (const R of around(DOT_TERMS)) interleaved(`DOT_TERMS rows ${R}`, R, 7);
   for (const C of around(CHUNK)) interleaved(`CHUNK channels ${C}`, 9, C);
@@ -110,7 +118,9 @@ export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: nu
   if (L.S < globalOf(k, 'SHORT_ROW')) {
     const columns = globalOf(k, 'PATH_COLUMNS');
     const splats = simd && L.S >= globalOf(k, 'MIN_SPLAT_ROW') && L.S % 4 === 0;
-    return { reduce: columns | four, dots: columns | four, apply: columns, backwardApply: splats ? globalOf(k, 'PATH_SPLATS') : columns };
+    const chunkColumns = Math.min(Math.floor(globalOf(k, 'COLUMNS') / L.S), L.C) * L.S;
+    const wide = simd && chunkColumns >= globalOf(k, 'MIN_FOUR_ROW_COLUMNS') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
+    return { reduce: columns | four, dots: columns | four | wide, apply: columns, backwardApply: splats ? globalOf(k, 'PATH_SPLATS') : columns };
   }
   const fromMemory = L.N * L.C * L.S * 4 > globalOf(k, 'L2_BYTES');
   return {
