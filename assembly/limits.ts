@@ -59,8 +59,8 @@ export const MIN_SPLAT_ROW: i32 = 8;
 // samples at a time (as they do in L2) where a chunk has at least this many columns. Their
 // three f32 arrays per column (shift, Σdy, Σdy·x: 24 KiB at 2048 columns) then no longer
 // stay in L1 beside the samples streaming past them, and four samples share each load and
-// store of the sums. Below it, one sample at a time is as fast or faster (measured on
-// inputs of 8 to 17 MB with 320 to 4092 columns).
+// store of the sums. Below it, four samples gain at some widths and lose at others, so
+// one stays (measured on inputs of 6 to 26 MB with 320 to 4092 columns).
 export const MIN_FOUR_ROW_COLUMNS: i32 = 2048;
 
 // Planar rows shorter than this add their backward sums into f32 lanes per channel instead
