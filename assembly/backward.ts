@@ -470,8 +470,14 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
     const n0 = partFirst, n1 = partEnd;
     if (ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && (S & 3) == 0) {
       tookPath(PATH_SPLATS);
-      if (anyNonZero(coef, C)) elemtSplatsShifted(dy, x, dx, C, S, coef, n0, n1);
-      else elemtSplatsUnshifted(dy, x, dx, C, S, coef, n0, n1);
+      const shifted = anyNonZero(coef, C);
+      if (S == 8) {
+        if (shifted) elemtSplats8Shifted(dy, x, dx, C, coef, n0, n1);
+        else elemtSplats8Unshifted(dy, x, dx, C, coef, n0, n1);
+      } else {
+        if (shifted) elemtSplats12Shifted(dy, x, dx, C, coef, n0, n1);
+        else elemtSplats12Unshifted(dy, x, dx, C, coef, n0, n1);
+      }
       return;
     }
     tookPath(PATH_COLUMNS);
@@ -507,15 +513,24 @@ function elemtSamplesUnshifted(dy: usize, x: usize, dx: usize, n0: i32, n1: i32,
   }
 }
 
-function elemtSplatsShifted(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32): void {
-  elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, true);
+// Rows of 8 and of 12 values each get their own copy, as forward's applyPlanarSplats.
+function elemtSplats8Shifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  elemtPlanarSplats(dy, x, dx, C, 8, coef, n0, n1, true);
 }
 
-function elemtSplatsUnshifted(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32): void {
-  elemtPlanarSplats(dy, x, dx, C, S, coef, n0, n1, false);
+function elemtSplats8Unshifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  elemtPlanarSplats(dy, x, dx, C, 8, coef, n0, n1, false);
 }
 
-// Samples [n0, n1) of planar rows S values long, S a multiple of four.
+function elemtSplats12Shifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  elemtPlanarSplats(dy, x, dx, C, 12, coef, n0, n1, true);
+}
+
+function elemtSplats12Unshifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  elemtPlanarSplats(dy, x, dx, C, 12, coef, n0, n1, false);
+}
+
+// Samples [n0, n1) of planar rows of S = 8 or 12 values, two channels at a time.
 // @ts-ignore: decorator
 @inline
 function elemtPlanarSplats(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32, centred: bool): void {
@@ -524,16 +539,32 @@ function elemtPlanarSplats(dy: usize, x: usize, dx: usize, C: i32, S: i32, coef:
   x += skip;
   dx += skip;
   for (let n = n0; n < n1; n++) {
-    for (let c = 0; c < C; c++, dy += row, x += row, dx += row) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2, dy += row << 1, x += row << 1, dx += row << 1) {
       const at = coef + (<usize>c << 2);
-      const m = centred ? v128.load32_splat(at) : f32x4.splat(0);
-      const k = v128.load32_splat(at + step), p = v128.load32_splat(at + (step << 1)), q = v128.load32_splat(at + step * 3);
-      let o: usize = 0;
-      do {
-        v128.store(dx + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(dy + o), k), q), f32x4.mul(about(v128.load(x + o), m, centred), p)));
-        o += 16;
-      } while (o < row);
+      elemtSplatRow(dy, x, dx, S, at, step, centred);
+      elemtSplatRow(dy + row, x + row, dx + row, S, at + 4, step, centred);
     }
+    if (c < C) {
+      elemtSplatRow(dy, x, dx, S, coef + (<usize>c << 2), step, centred);
+      dy += row;
+      x += row;
+      dx += row;
+    }
+  }
+}
+
+// One channel's row of 8 or 12 values, its coefficients at `at` (shift, k, p, q, `step`
+// bytes apart) splat.
+// @ts-ignore: decorator
+@inline
+function elemtSplatRow(dy: usize, x: usize, dx: usize, S: i32, at: usize, step: usize, centred: bool): void {
+  const m = centred ? v128.load32_splat(at) : f32x4.splat(0);
+  const k = v128.load32_splat(at + step), p = v128.load32_splat(at + (step << 1)), q = v128.load32_splat(at + step * 3);
+  v128.store(dx, f32x4.add(f32x4.add(f32x4.mul(v128.load(dy), k), q), f32x4.mul(about(v128.load(x), m, centred), p)));
+  v128.store(dx, f32x4.add(f32x4.add(f32x4.mul(v128.load(dy, 16), k), q), f32x4.mul(about(v128.load(x, 16), m, centred), p)), 16);
+  if (S > 8) {
+    v128.store(dx, f32x4.add(f32x4.add(f32x4.mul(v128.load(dy, 32), k), q), f32x4.mul(about(v128.load(x, 32), m, centred), p)), 32);
   }
 }
 

@@ -21,7 +21,9 @@
 // elementwise half of sync batch norm fold their coefficients per channel
 // (f32_bn_fold_running, f32_bn_fold_batch) then apply.
 
-import { COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, ROW_UNIT, SHORT_ROW, tookPath, withinL2 } from "./limits";
+import {
+  COLUMNS, MIN_SPLAT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
+} from "./limits";
 import { EXPANDED_COEF, partChannelsEach, partEnd, partFirst, partRows } from "./parts";
 import { mergeGroupStats, planarStats } from "./stats";
 import { about, aboutAt, aboutAtf, aboutf, anyNonZero, expandColumns } from "./vec";
@@ -167,11 +169,24 @@ function foldRunning(C: i32, c0: i32, c1: i32, runMean: usize, runVar: usize, we
 }
 
 // Planar [N, C, S]: rows of S values in memory order, this part's rows of the N·C; short
-// rows (see SHORT_ROW) as columns, this part's samples.
+// rows (see SHORT_ROW) as columns, or from MIN_SPLAT_ROW with each channel's coefficients
+// splat, this part's samples.
 function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
   if (S < SHORT_ROW) {
-    tookPath(PATH_COLUMNS);
     partRows(N, ROW_UNIT, part, parts);
+    if (ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && (S & 3) == 0) {
+      tookPath(PATH_SPLATS);
+      const shifted = anyNonZero(coef, C), n0 = partFirst, n1 = partEnd;
+      if (S == 8) {
+        if (shifted) applySplats8Shifted(x, y, C, coef, n0, n1);
+        else applySplats8Unshifted(x, y, C, coef, n0, n1);
+      } else {
+        if (shifted) applySplats12Shifted(x, y, C, coef, n0, n1);
+        else applySplats12Unshifted(x, y, C, coef, n0, n1);
+      }
+      return;
+    }
+    tookPath(PATH_COLUMNS);
     applyPlanarColumns(x, y, N, C, S, coef, scratch, partFirst, partEnd);
     return;
   }
@@ -199,6 +214,59 @@ function applyRows(x: usize, y: usize, C: i32, S: i32, coef: usize, first: i32, 
     const p = coef + (<usize>c << 2), o = <usize>row * <usize>S << 2;
     applyRow(x + o, y + o, S, load<f32>(p), load<f32>(p + step), load<f32>(p + (step << 1)), centred);
   }
+}
+
+// Rows of 8 and of 12 values each get their own copy (S a constant in each): a test of S
+// per channel, like a loop over a channel's two or three v128, costs more than it moves.
+function applySplats8Shifted(x: usize, y: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  applyPlanarSplats(x, y, C, 8, coef, n0, n1, true);
+}
+
+function applySplats8Unshifted(x: usize, y: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  applyPlanarSplats(x, y, C, 8, coef, n0, n1, false);
+}
+
+function applySplats12Shifted(x: usize, y: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  applyPlanarSplats(x, y, C, 12, coef, n0, n1, true);
+}
+
+function applySplats12Unshifted(x: usize, y: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
+  applyPlanarSplats(x, y, C, 12, coef, n0, n1, false);
+}
+
+// Samples [n0, n1) of planar rows of S = 8 or 12 values (see MIN_SPLAT_ROW), two channels
+// at a time.
+// @ts-ignore: decorator
+@inline
+function applyPlanarSplats(x: usize, y: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32, centred: bool): void {
+  const step = <usize>C << 2, row = <usize>S << 2, skip = <usize>n0 * <usize>C * row;
+  x += skip;
+  y += skip;
+  for (let n = n0; n < n1; n++) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2, x += row << 1, y += row << 1) {
+      const at = coef + (<usize>c << 2);
+      applySplatRow(x, y, S, at, step, centred);
+      applySplatRow(x + row, y + row, S, at + 4, step, centred);
+    }
+    if (c < C) {
+      applySplatRow(x, y, S, coef + (<usize>c << 2), step, centred);
+      x += row;
+      y += row;
+    }
+  }
+}
+
+// One channel's row of 8 or 12 values, its coefficients at `at` (shift, scale, offset,
+// `step` bytes apart) splat.
+// @ts-ignore: decorator
+@inline
+function applySplatRow(x: usize, y: usize, S: i32, at: usize, step: usize, centred: bool): void {
+  const m = centred ? v128.load32_splat(at) : f32x4.splat(0);
+  const a = v128.load32_splat(at + step), b = v128.load32_splat(at + (step << 1));
+  v128.store(y, f32x4.add(f32x4.mul(about(v128.load(x), m, centred), a), b));
+  v128.store(y, f32x4.add(f32x4.mul(about(v128.load(x, 16), m, centred), a), b), 16);
+  if (S > 8) v128.store(y, f32x4.add(f32x4.mul(about(v128.load(x, 32), m, centred), a), b), 32);
 }
 
 // Short rows: samples [n0, n1), each an interleaved row of C·S columns, with the

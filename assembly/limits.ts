@@ -48,11 +48,12 @@ export const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 // channels and lose from about 120, so they keep one.
 export const MAX_TWO_ROWS_CHANNELS: i32 = 128;
 
-// Planar rows under SHORT_ROW that are a multiple of four values long, from this length on:
-// training backward applies each channel's coefficients as four splats, one v128 to every
-// four values of its row, instead of reading them expanded per column (16 bytes of
-// coefficients per column, which crowd the samples out of L1 when they come from memory).
-// At four values a channel's row is one v128, and its four splats cost what they save.
+// Planar rows under SHORT_ROW that are a multiple of four values long (8 or 12), from this
+// length on: the elementwise passes (forward, and training backward) apply each channel's
+// coefficients as splats, one v128 to every four values of its row, two channels at a
+// time, instead of reading them expanded per column (16 or 12 bytes of coefficients per
+// column, which crowd the samples out of L1 when they come from memory). At four values a
+// channel's row is one v128, and its splats cost what they save.
 export const MIN_SPLAT_ROW: i32 = 8;
 
 // Planar rows under SHORT_ROW read as columns: from memory, the backward sums take four

@@ -34,10 +34,10 @@ describe.each<Build>(['simd', 'scalar'])('%s build: phases split into parts', (b
       const want = expectedPaths(k, L);
       const what = `${c.name} [${c.shape.join(',')}]`;
       expect(one.paths['forward train'], `${what}: forward train paths`).toEqual([want.reduce, want.apply]);
-      expect(one.paths['backward train'], `${what}: backward train paths`).toEqual([want.dots, want.backwardApply]);
+      expect(one.paths['backward train'], `${what}: backward train paths`).toEqual([want.dots, want.apply]);
       expect(one.paths['backward eval'], `${what}: backward eval paths`).toEqual([want.dots, want.apply]);
       expect(one.paths['stats'], `${what}: stats path`).toEqual([want.reduce]);
-      expect(one.paths['backward elemt'], `${what}: backward elemt path`).toEqual([want.backwardApply]);
+      expect(one.paths['backward elemt'], `${what}: backward elemt path`).toEqual([want.apply]);
       for (const parts of PARTS) {
         const split = runEveryOp(k, c, sequentialParts(k, parts));
         split.outputs.forEach((out, i) => {

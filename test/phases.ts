@@ -107,27 +107,26 @@ export function thresholdCases(k: Kernels): Case[] {
 }
 
 /** The path each phase of a case must take, from the thresholds (the kernels' rules). */
-export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number; backwardApply: number } {
+export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number } {
   const simd = Boolean(k.SIMD.value);
   const four = simd && L.R * L.C * L.S * 4 <= globalOf(k, 'L2_BYTES') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
   if (!L.planar) {
     const p = globalOf(k, 'PATH_INTERLEAVED') | four;
     const two = simd && four === 0 && L.C < globalOf(k, 'MAX_TWO_ROWS_CHANNELS') ? globalOf(k, 'PATH_TWO_ROWS') : 0;
-    return { reduce: p | two, dots: p, apply: p, backwardApply: p };
+    return { reduce: p | two, dots: p, apply: p };
   }
   if (L.S < globalOf(k, 'SHORT_ROW')) {
     const columns = globalOf(k, 'PATH_COLUMNS');
     const splats = simd && L.S >= globalOf(k, 'MIN_SPLAT_ROW') && L.S % 4 === 0;
     const chunkColumns = Math.min(Math.floor(globalOf(k, 'COLUMNS') / L.S), L.C) * L.S;
     const wide = simd && chunkColumns >= globalOf(k, 'MIN_FOUR_ROW_COLUMNS') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
-    return { reduce: columns | four, dots: columns | four | wide, apply: columns, backwardApply: splats ? globalOf(k, 'PATH_SPLATS') : columns };
+    return { reduce: columns | four, dots: columns | four | wide, apply: splats ? globalOf(k, 'PATH_SPLATS') : columns };
   }
   const fromMemory = L.N * L.C * L.S * 4 > globalOf(k, 'L2_BYTES');
   return {
     reduce: fromMemory && L.S < globalOf(k, 'MAX_ROW_IN_ORDER') ? globalOf(k, 'PATH_IN_ORDER') : globalOf(k, 'PATH_GATHERED'),
     dots: L.S < globalOf(k, 'MAX_ROW_IN_LANES') ? globalOf(k, 'PATH_IN_LANES') : globalOf(k, 'PATH_ROWS'),
     apply: globalOf(k, 'PATH_ROWS'),
-    backwardApply: globalOf(k, 'PATH_ROWS'),
   };
 }
 
