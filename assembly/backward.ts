@@ -24,8 +24,8 @@
 // merge), and f32_bn_backward_fold then f32_bn_backward_apply_*.
 
 import {
-  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_FOUR_ROW_COLUMNS, MIN_SPLAT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS,
-  PATH_IN_LANES, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
+  CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_FOUR_ROW_COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS,
+  PATH_IN_LANES, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, splatRows, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, groupCount, groupRows, groupSlot, partChannels,
@@ -117,7 +117,7 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
 function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, c0: i32, c1: i32): void {
   memory.fill(sumDy + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   memory.fill(sumDyXmu + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
-  if (S < SHORT_ROW) {
+  if (S < SHORT_ROW && !splatRows(S)) {
     // The widest chunk's columns: a property of the shape, so every part takes the same path.
     const columns = min(COLUMNS / S, C) * S;
     const rows4 = ASC_FEATURE_SIMD && (withinL2(<f64>N * <f64>C * <f64>S) || columns >= MIN_FOUR_ROW_COLUMNS);
@@ -164,13 +164,11 @@ function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
       const rows = min(k, N - n0);
       memory.fill(sP, 0, <usize>W << 4);
       memory.fill(dP, 0, <usize>W << 4);
-      for (let r = 0; r < rows; r++) {
-        const o = (<usize>(n0 + r) * <usize>C + <usize>c0) * <usize>S << 2;
-        for (let c = 0; c < W; c++) {
-          const oc = o + (<usize>c * <usize>S << 2);
-          rowDotsInto(dy + oc, x + oc, S, load<f32>(shiftP + (<usize>c << 2)), sP + (<usize>c << 4), dP + (<usize>c << 4));
-        }
-      }
+      const o = (<usize>n0 * <usize>C + <usize>c0) * <usize>S << 2;
+      if (ASC_FEATURE_SIMD && splatRows(S)) {
+        if (S == 8) dotsSplatRows8(dy + o, x + o, rows, rowStride, W, shiftP, sP, dP);
+        else dotsSplatRows12(dy + o, x + o, rows, rowStride, W, shiftP, sP, dP);
+      } else dotsRows(dy + o, x + o, rows, rowStride, W, S, shiftP, sP, dP);
       for (let c = 0; c < W; c++) {
         addSums(sumDy, sumDyXmu, c0 + c, lanesTotal(sP + (<usize>c << 4)), lanesTotal(dP + (<usize>c << 4)));
       }
@@ -178,9 +176,63 @@ function planarDotsInLanes(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: us
   }
 }
 
-// Short rows (see SHORT_ROW): each sample is an interleaved row of C·S columns, each column
-// shifted by its channel's shift; every DOT_TERMS samples, channel c's S column sums go
-// into its f64 sums. COLUMNS/S channels at a time, channels [first, end) of each chunk.
+// `rows` samples of W channels' rows of S values from dy, x into their lanes.
+function dotsRows(dy: usize, x: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, sP: usize, dP: usize): void {
+  for (let r = 0; r < rows; r++, dy += rowStride, x += rowStride) {
+    for (let c = 0; c < W; c++) {
+      const oc = <usize>c * <usize>S << 2;
+      rowDotsInto(dy + oc, x + oc, S, load<f32>(shiftP + (<usize>c << 2)), sP + (<usize>c << 4), dP + (<usize>c << 4));
+    }
+  }
+}
+
+// Rows of 8 and of 12 values each get their own copy (see MIN_SPLAT_ROW).
+function dotsSplatRows8(dy: usize, x: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, sP: usize, dP: usize): void {
+  dotsSplatRows(dy, x, rows, rowStride, W, 8, shiftP, sP, dP);
+}
+
+function dotsSplatRows12(dy: usize, x: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, sP: usize, dP: usize): void {
+  dotsSplatRows(dy, x, rows, rowStride, W, 12, shiftP, sP, dP);
+}
+
+// dotsRows for S = 8 or 12, two channels at a time.
+// @ts-ignore: decorator
+@inline
+function dotsSplatRows(dy: usize, x: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, sP: usize, dP: usize): void {
+  const row = <usize>S << 2;
+  for (let r = 0; r < rows; r++, dy += rowStride, x += rowStride) {
+    let g = dy, v = x, c = 0;
+    for (; c + 2 <= W; c += 2, g += row << 1, v += row << 1) {
+      const at = shiftP + (<usize>c << 2), o = <usize>c << 4;
+      dotsSplatRow(g, v, S, at, sP + o, dP + o);
+      dotsSplatRow(g + row, v + row, S, at + 4, sP + o + 16, dP + o + 16);
+    }
+    if (c < W) dotsSplatRow(g, v, S, shiftP + (<usize>c << 2), sP + (<usize>c << 4), dP + (<usize>c << 4));
+  }
+}
+
+// One channel's row of 8 or 12 values: its Σdy and Σdy·(x − shift) into its lanes, the
+// shift at shiftAt splat.
+// @ts-ignore: decorator
+@inline
+function dotsSplatRow(dy: usize, x: usize, S: i32, shiftAt: usize, sAt: usize, dAt: usize): void {
+  const m = v128.load32_splat(shiftAt);
+  const g0 = v128.load(dy), g1 = v128.load(dy, 16);
+  let s = f32x4.add(g0, g1);
+  let d = f32x4.add(f32x4.mul(g0, f32x4.sub(v128.load(x), m)), f32x4.mul(g1, f32x4.sub(v128.load(x, 16), m)));
+  if (S > 8) {
+    const g2 = v128.load(dy, 32);
+    s = f32x4.add(s, g2);
+    d = f32x4.add(d, f32x4.mul(g2, f32x4.sub(v128.load(x, 32), m)));
+  }
+  v128.store(sAt, f32x4.add(v128.load(sAt), s));
+  v128.store(dAt, f32x4.add(v128.load(dAt), d));
+}
+
+// Short rows (see SHORT_ROW) but those of splatRows: each sample is an interleaved row of
+// C·S columns, each column shifted by its channel's shift; every DOT_TERMS samples, channel
+// c's S column sums go into its f64 sums. COLUMNS/S channels at a time, channels
+// [first, end) of each chunk.
 function planarDotsColumns(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, first: i32, end: i32, rows4: bool): void {
   const stride = <usize>C * <usize>S << 2, perChunk = COLUMNS / S;
   const shiftP = scratch + COLUMN_SHIFT, sP = scratch + COLUMN_D, dP = scratch + COLUMN_Q;
@@ -468,7 +520,7 @@ function elemtPlanar(dy: usize, x: usize, dx: usize, N: i32, C: i32, S: i32, coe
   if (S < SHORT_ROW) {
     partRows(N, ROW_UNIT, part, parts);
     const n0 = partFirst, n1 = partEnd;
-    if (ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && (S & 3) == 0) {
+    if (ASC_FEATURE_SIMD && splatRows(S)) {
       tookPath(PATH_SPLATS);
       const shifted = anyNonZero(coef, C);
       if (S == 8) {
@@ -513,7 +565,7 @@ function elemtSamplesUnshifted(dy: usize, x: usize, dx: usize, n0: i32, n1: i32,
   }
 }
 
-// Rows of 8 and of 12 values each get their own copy, as forward's applyPlanarSplats.
+// Rows of 8 and of 12 values each get their own copy (see MIN_SPLAT_ROW).
 function elemtSplats8Shifted(dy: usize, x: usize, dx: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
   elemtPlanarSplats(dy, x, dx, C, 8, coef, n0, n1, true);
 }

@@ -22,7 +22,7 @@
 // (f32_bn_fold_running, f32_bn_fold_batch) then apply.
 
 import {
-  COLUMNS, MIN_SPLAT_ROW, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, tookPath, withinL2,
+  COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, splatRows, tookPath, withinL2,
 } from "./limits";
 import { EXPANDED_COEF, partChannelsEach, partEnd, partFirst, partRows } from "./parts";
 import { mergeGroupStats, planarStats } from "./stats";
@@ -174,7 +174,7 @@ function foldRunning(C: i32, c0: i32, c1: i32, runMean: usize, runVar: usize, we
 function applyPlanar(x: usize, y: usize, N: i32, C: i32, S: i32, coef: usize, scratch: usize, part: i32, parts: i32): void {
   if (S < SHORT_ROW) {
     partRows(N, ROW_UNIT, part, parts);
-    if (ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && (S & 3) == 0) {
+    if (ASC_FEATURE_SIMD && splatRows(S)) {
       tookPath(PATH_SPLATS);
       const shifted = anyNonZero(coef, C), n0 = partFirst, n1 = partEnd;
       if (S == 8) {
@@ -216,8 +216,7 @@ function applyRows(x: usize, y: usize, C: i32, S: i32, coef: usize, first: i32, 
   }
 }
 
-// Rows of 8 and of 12 values each get their own copy (S a constant in each): a test of S
-// per channel, like a loop over a channel's two or three v128, costs more than it moves.
+// Rows of 8 and of 12 values each get their own copy (see MIN_SPLAT_ROW).
 function applySplats8Shifted(x: usize, y: usize, C: i32, coef: usize, n0: i32, n1: i32): void {
   applyPlanarSplats(x, y, C, 8, coef, n0, n1, true);
 }
@@ -234,8 +233,7 @@ function applySplats12Unshifted(x: usize, y: usize, C: i32, coef: usize, n0: i32
   applyPlanarSplats(x, y, C, 12, coef, n0, n1, false);
 }
 
-// Samples [n0, n1) of planar rows of S = 8 or 12 values (see MIN_SPLAT_ROW), two channels
-// at a time.
+// Samples [n0, n1) of planar rows of S = 8 or 12 values, two channels at a time.
 // @ts-ignore: decorator
 @inline
 function applyPlanarSplats(x: usize, y: usize, C: i32, S: i32, coef: usize, n0: i32, n1: i32, centred: bool): void {

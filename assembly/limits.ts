@@ -49,11 +49,15 @@ export const MAX_ROW_IN_ORDER: i32 = BLOCK / 4;
 export const MAX_TWO_ROWS_CHANNELS: i32 = 128;
 
 // Planar rows under SHORT_ROW that are a multiple of four values long (8 or 12), from this
-// length on: the elementwise passes (forward, and training backward) apply each channel's
-// coefficients as splats, one v128 to every four values of its row, two channels at a
-// time, instead of reading them expanded per column (16 or 12 bytes of coefficients per
-// column, which crowd the samples out of L1 when they come from memory). At four values a
-// channel's row is one v128, and its splats cost what they save.
+// length on, are handled per channel on the SIMD build, as longer rows are, not as
+// columns: their statistics go into f32 lanes per channel in memory order (PATH_IN_ORDER),
+// their backward sums too (PATH_IN_LANES), and the elementwise passes splat each channel's
+// coefficients, one v128 to every four values of its row (PATH_SPLATS). Two channels at a
+// time, with S a constant in each copy: a loop or a test per channel over its two or
+// three v128 costs more than it moves. As columns they need per-column shifts, sums or
+// coefficients (12 to 16 bytes per column), which crowd the samples out of L1 when they
+// come from memory. At four values a channel's row is one v128, and splats cost what they
+// save.
 export const MIN_SPLAT_ROW: i32 = 8;
 
 // Planar rows under SHORT_ROW read as columns: from memory, the backward sums take four
@@ -63,6 +67,14 @@ export const MIN_SPLAT_ROW: i32 = 8;
 // store of the sums. Below it, four samples gain at some widths and lose at others, so
 // one stays (measured on inputs of 6 to 26 MB with 320 to 4092 columns).
 export const MIN_FOUR_ROW_COLUMNS: i32 = 2048;
+
+// Whether planar rows of S values are handled per channel as MIN_SPLAT_ROW says (8 or 12).
+// A branch that holds SIMD code tests ASC_FEATURE_SIMD itself as well: asc drops such a
+// branch from the scalar build only when it sees the constant in the condition.
+// @ts-ignore: decorator
+@inline export function splatRows(S: i32): bool {
+  return ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && S < SHORT_ROW && (S & 3) == 0;
+}
 
 // Planar rows shorter than this add their backward sums into f32 lanes per channel instead
 // of into f64 one by one: for short rows that f64 step is most of the work.

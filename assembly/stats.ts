@@ -25,7 +25,7 @@
 
 import {
   BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, MAX_TWO_ROWS_CHANNELS, SHORT_ROW, PATH_COLUMNS, PATH_GATHERED,
-  PATH_IN_ORDER, PATH_INTERLEAVED, togetherPath, tookPath, withinL2,
+  PATH_IN_ORDER, PATH_INTERLEAVED, splatRows, togetherPath, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
@@ -219,11 +219,11 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   memory.fill(meanP + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   memory.fill(m2P + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   const inL2 = withinL2(<f64>N * <f64>C * <f64>S);
-  if (S < SHORT_ROW) {
+  if (S < SHORT_ROW && !splatRows(S)) {
     const together = ASC_FEATURE_SIMD && inL2 ? 4 : 1;
     tookPath(PATH_COLUMNS | togetherPath(together));
     planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, together);
-  } else if (!inL2 && S < MAX_ROW_IN_ORDER) {
+  } else if (splatRows(S) || (!inL2 && S < MAX_ROW_IN_ORDER)) {
     tookPath(PATH_IN_ORDER);
     planarStatsInOrder(x, N, C, S, meanP, m2P, scratch, c0, c1);
   } else {
@@ -232,10 +232,10 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   }
 }
 
-// Rows under SHORT_ROW values: a sample [C, S] is summed like an interleaved row of C·S
-// columns, each column shifted by its channel's shift, and channel c's block is then the
-// sum of its S columns over MAX_BLOCK_ROWS samples. Channels are taken COLUMNS/S at a time,
-// channels [c0, c1) of each such chunk here.
+// Rows under SHORT_ROW values (but those of splatRows): a sample [C, S] is summed like an
+// interleaved row of C·S columns, each column shifted by its channel's shift, and channel
+// c's block is then the sum of its S columns over MAX_BLOCK_ROWS samples. Channels are
+// taken COLUMNS/S at a time, channels [c0, c1) of each such chunk here.
 function planarStatsColumns(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P: usize, scratch: usize, c0: i32, c1: i32, together: i32): void {
   const stride = <usize>C * <usize>S << 2;
   const shiftP = scratch + COLUMN_SHIFT, dP = scratch + COLUMN_D, qP = scratch + COLUMN_Q;
@@ -310,7 +310,16 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       }
       memory.fill(dP, 0, <usize>W << 4);
       memory.fill(qP, 0, <usize>W << 4);
-      if (anyNonZero(shiftP, W)) rowsInOrderShifted(block, rows, rowStride, W, S, shiftP, dP, qP);
+      const shifted = anyNonZero(shiftP, W);
+      if (ASC_FEATURE_SIMD && splatRows(S)) {
+        if (S == 8) {
+          if (shifted) splatRows8Shifted(block, rows, rowStride, W, shiftP, dP, qP);
+          else splatRows8Unshifted(block, rows, rowStride, W, shiftP, dP, qP);
+        } else {
+          if (shifted) splatRows12Shifted(block, rows, rowStride, W, shiftP, dP, qP);
+          else splatRows12Unshifted(block, rows, rowStride, W, shiftP, dP, qP);
+        }
+      } else if (shifted) rowsInOrderShifted(block, rows, rowStride, W, S, shiftP, dP, qP);
       else rowsInOrderUnshifted(block, rows, rowStride, W, S, shiftP, dP, qP);
       const invNb = 1.0 / nb;
       for (let c = 0; c < W; c++) {
@@ -319,6 +328,54 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       }
     }
   }
+}
+
+// Rows of 8 and of 12 values each get their own copy (see MIN_SPLAT_ROW).
+function splatRows8Shifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  splatRowsInOrder(block, rows, rowStride, W, 8, shiftP, dP, qP, true);
+}
+
+function splatRows8Unshifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  splatRowsInOrder(block, rows, rowStride, W, 8, shiftP, dP, qP, false);
+}
+
+function splatRows12Shifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  splatRowsInOrder(block, rows, rowStride, W, 12, shiftP, dP, qP, true);
+}
+
+function splatRows12Unshifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  splatRowsInOrder(block, rows, rowStride, W, 12, shiftP, dP, qP, false);
+}
+
+// rowsInOrder for S = 8 or 12, two channels at a time.
+// @ts-ignore: decorator
+@inline
+function splatRowsInOrder(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize, centred: bool): void {
+  const row = <usize>S << 2;
+  for (let r = 0; r < rows; r++) {
+    let p = block + <usize>r * rowStride, c = 0;
+    for (; c + 2 <= W; c += 2, p += row << 1) {
+      splatRowSums(p, S, shiftP + (<usize>c << 2), dP + (<usize>c << 4), qP + (<usize>c << 4), centred);
+      splatRowSums(p + row, S, shiftP + (<usize>c << 2) + 4, dP + (<usize>c << 4) + 16, qP + (<usize>c << 4) + 16, centred);
+    }
+    if (c < W) splatRowSums(p, S, shiftP + (<usize>c << 2), dP + (<usize>c << 4), qP + (<usize>c << 4), centred);
+  }
+}
+
+// rowSumsInto for one channel's row of 8 or 12 values, its shift at shiftAt splat.
+// @ts-ignore: decorator
+@inline
+function splatRowSums(p: usize, S: i32, shiftAt: usize, dAt: usize, qAt: usize, centred: bool): void {
+  const m = centred ? v128.load32_splat(shiftAt) : f32x4.splat(0);
+  const x0 = about(v128.load(p), m, centred), x1 = about(v128.load(p, 16), m, centred);
+  let d = f32x4.add(x0, x1), q = f32x4.add(f32x4.mul(x0, x0), f32x4.mul(x1, x1));
+  if (S > 8) {
+    const x2 = about(v128.load(p, 32), m, centred);
+    d = f32x4.add(d, x2);
+    q = f32x4.add(q, f32x4.mul(x2, x2));
+  }
+  v128.store(dAt, f32x4.add(v128.load(dAt), d));
+  v128.store(qAt, f32x4.add(v128.load(qAt), q));
 }
 
 function rowsInOrderShifted(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize): void {

@@ -105,6 +105,7 @@ function fixedCases(): Case[] {
     ['2d', [20, 60, 60, 12], true, false],
     ['1d', [70001, 5], false, true],
     ['1d', [131, 683, 3], false, true],
+    ['1d', [130, 33, 8], false, true],
   ];
   return spec.map(([module, shape, channelsLast, offset], i) => ({
     index: i, seed: BASE_SEED + i, module, shape, channelsLast, offset,

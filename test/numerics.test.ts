@@ -423,7 +423,8 @@ describe.each(['simd', 'scalar'] as const)('%s build: huge values', (build) => {
 // shift is summed again about its own mean. Offsets that jump from sample to sample make
 // every block far from the shift, for each planar path (blocks gathered from several
 // samples; samples read in order when they are large, over 1 MiB with rows of 16 to 511
-// values; rows under 16 values summed as columns) and for interleaved rows.
+// values, and on the SIMD build rows of 8 or 12 values at any size; other rows under 16
+// values summed as columns) and for interleaved rows.
 describe.each(['simd', 'scalar'] as const)('%s build: offsets that jump between samples', (build) => {
   const SHAPES: Array<[string, number[], boolean]> = [
     ['planar, long rows', [6, 3, 700], false],
@@ -431,6 +432,8 @@ describe.each(['simd', 'scalar'] as const)('%s build: offsets that jump between 
     ['planar, short rows in order', [1100, 5, 49], false],
     ['planar, rows of 16 in order', [3300, 5, 16], false],
     ['planar, rows under 16 by columns', [700, 5, 7], false],
+    ['planar, rows of 8', [700, 5, 8], false],
+    ['planar, rows of 12', [300, 3, 12], false],
     ['interleaved', [3000, 5], false],
   ];
   const OFFSETS: Array<[string, (n: number) => number]> = [

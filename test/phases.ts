@@ -62,7 +62,13 @@ export function thresholdCases(k: Kernels): Case[] {
     planar(`MIN_SPLAT_ROW ${S}`, 7, 5, S);
     planar(`MIN_SPLAT_ROW ${S}, centred`, 7, 5, S, 'centred');
   }
-  for (const S of [3, 8]) {
+  // Rows handled per channel: blocks of statistics and flushes of backward lanes end
+  // after (BLOCK/16)/(S/4) and DOT_TERMS/(S/4) samples.
+  for (const S of [MIN_SPLAT_ROW, MIN_SPLAT_ROW + 4]) {
+    for (const N of around((BLOCK / 16) / (S / 4) | 0)) planar(`rows of ${S}, statistics block ${N} samples`, N, 5, S, 'jump');
+    for (const N of around(DOT_TERMS / (S / 4) | 0)) planar(`rows of ${S}, backward lanes ${N} samples`, N, 5, S);
+  }
+  for (const S of [3, 4]) {
     const perChunk = Math.floor(COLUMNS / S);
     for (const C of around(perChunk)) planar(`COLUMNS/${S} channels ${C}`, 3, C, S);
   }
@@ -75,13 +81,14 @@ export function thresholdCases(k: Kernels): Case[] {
   // L2: at and just over it, for rows in order, and for short rows (columns, four rows).
   const side = Math.round(Math.cbrt(L2));
   for (const N of [side - 1, side, side + 1]) planar(`L2 planar ${N}x${side}x${side}`, N, side, side);
-  for (const N of [L2 / 8 / 64, L2 / 8 / 64 + 1]) planar(`L2 columns ${N}x64x8`, N, 64, 8, 'jump');
-  // From memory, backward sums of short rows take four samples at a time from
-  // MIN_FOUR_ROW_COLUMNS columns per chunk: C·S at T − 1, T and T + 1 (S the largest row
-  // under SHORT_ROW that divides it), over L2 with rows left after the last four.
+  for (const N of [L2 / 4 / 64, L2 / 4 / 64 + 1]) planar(`L2 columns ${N}x64x4`, N, 64, 4, 'jump');
+  for (const N of [L2 / 8 / 64, L2 / 8 / 64 + 1]) planar(`L2 rows of 8 ${N}x64x8`, N, 64, 8, 'jump');
+  // From memory, backward sums of short rows read as columns take four samples at a time
+  // from MIN_FOUR_ROW_COLUMNS columns per chunk: C·S at T − 1, T and T + 1 (S the longest
+  // such row that divides it), over L2 with rows left after the last four.
   for (const W of around(globalOf(k, 'MIN_FOUR_ROW_COLUMNS'))) {
     let S = SHORT_ROW - 1;
-    while (W % S !== 0) S--;
+    while (W % S !== 0 || splatRows(k, S)) S--;
     planar(`MIN_FOUR_ROW_COLUMNS ${W} columns, rows of ${S}`, Math.ceil(L2 / W) | 3, W / S, S);
   }
   for (const R of around(MAX_BLOCK_ROWS)) interleaved(`MAX_BLOCK_ROWS rows ${R}`, R, 5, 'jump');
@@ -106,6 +113,11 @@ export function thresholdCases(k: Kernels): Case[] {
   return cases;
 }
 
+/** Whether the SIMD kernels handle planar rows of S values per channel (assembly/limits.ts splatRows). */
+function splatRows(k: Kernels, S: number): boolean {
+  return Boolean(k.SIMD.value) && S >= globalOf(k, 'MIN_SPLAT_ROW') && S < globalOf(k, 'SHORT_ROW') && S % 4 === 0;
+}
+
 /** The path each phase of a case must take, from the thresholds (the kernels' rules). */
 export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: number; apply: number } {
   const simd = Boolean(k.SIMD.value);
@@ -115,12 +127,14 @@ export function expectedPaths(k: Kernels, L: Layout): { reduce: number; dots: nu
     const two = simd && four === 0 && L.C < globalOf(k, 'MAX_TWO_ROWS_CHANNELS') ? globalOf(k, 'PATH_TWO_ROWS') : 0;
     return { reduce: p | two, dots: p, apply: p };
   }
+  if (splatRows(k, L.S)) {
+    return { reduce: globalOf(k, 'PATH_IN_ORDER'), dots: globalOf(k, 'PATH_IN_LANES'), apply: globalOf(k, 'PATH_SPLATS') };
+  }
   if (L.S < globalOf(k, 'SHORT_ROW')) {
     const columns = globalOf(k, 'PATH_COLUMNS');
-    const splats = simd && L.S >= globalOf(k, 'MIN_SPLAT_ROW') && L.S % 4 === 0;
     const chunkColumns = Math.min(Math.floor(globalOf(k, 'COLUMNS') / L.S), L.C) * L.S;
     const wide = simd && chunkColumns >= globalOf(k, 'MIN_FOUR_ROW_COLUMNS') ? globalOf(k, 'PATH_FOUR_ROWS') : 0;
-    return { reduce: columns | four, dots: columns | four | wide, apply: splats ? globalOf(k, 'PATH_SPLATS') : columns };
+    return { reduce: columns | four, dots: columns | four | wide, apply: columns };
   }
   const fromMemory = L.N * L.C * L.S * 4 > globalOf(k, 'L2_BYTES');
   return {
