@@ -65,7 +65,8 @@ export const MIN_SPLAT_ROW: i32 = 8;
 // three f32 arrays per column (shift, Σdy, Σdy·x: 24 KiB at 2048 columns) then no longer
 // stay in L1 beside the samples streaming past them, and four samples share each load and
 // store of the sums. Below it, four samples gain at some widths and lose at others, so
-// one stays (measured on inputs of 6 to 26 MB with 320 to 4092 columns).
+// one stays (measured on inputs of 6 to 26 MB, rows of 3 to 12 values, 320 to 4092
+// columns).
 export const MIN_FOUR_ROW_COLUMNS: i32 = 2048;
 
 // Whether planar rows of S values are handled per channel as MIN_SPLAT_ROW says (8 or 12).

@@ -313,11 +313,11 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
       const shifted = anyNonZero(shiftP, W);
       if (ASC_FEATURE_SIMD && splatRows(S)) {
         if (S == 8) {
-          if (shifted) splatRows8Shifted(block, rows, rowStride, W, shiftP, dP, qP);
-          else splatRows8Unshifted(block, rows, rowStride, W, shiftP, dP, qP);
+          if (shifted) rowsInOrder8Shifted(block, rows, rowStride, W, shiftP, dP, qP);
+          else rowsInOrder8Unshifted(block, rows, rowStride, W, shiftP, dP, qP);
         } else {
-          if (shifted) splatRows12Shifted(block, rows, rowStride, W, shiftP, dP, qP);
-          else splatRows12Unshifted(block, rows, rowStride, W, shiftP, dP, qP);
+          if (shifted) rowsInOrder12Shifted(block, rows, rowStride, W, shiftP, dP, qP);
+          else rowsInOrder12Unshifted(block, rows, rowStride, W, shiftP, dP, qP);
         }
       } else if (shifted) rowsInOrderShifted(block, rows, rowStride, W, S, shiftP, dP, qP);
       else rowsInOrderUnshifted(block, rows, rowStride, W, S, shiftP, dP, qP);
@@ -331,26 +331,26 @@ function planarStatsInOrder(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
 }
 
 // Rows of 8 and of 12 values each get their own copy (see MIN_SPLAT_ROW).
-function splatRows8Shifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
-  splatRowsInOrder(block, rows, rowStride, W, 8, shiftP, dP, qP, true);
+function rowsInOrder8Shifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  rowsInOrderSplat(block, rows, rowStride, W, 8, shiftP, dP, qP, true);
 }
 
-function splatRows8Unshifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
-  splatRowsInOrder(block, rows, rowStride, W, 8, shiftP, dP, qP, false);
+function rowsInOrder8Unshifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  rowsInOrderSplat(block, rows, rowStride, W, 8, shiftP, dP, qP, false);
 }
 
-function splatRows12Shifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
-  splatRowsInOrder(block, rows, rowStride, W, 12, shiftP, dP, qP, true);
+function rowsInOrder12Shifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  rowsInOrderSplat(block, rows, rowStride, W, 12, shiftP, dP, qP, true);
 }
 
-function splatRows12Unshifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
-  splatRowsInOrder(block, rows, rowStride, W, 12, shiftP, dP, qP, false);
+function rowsInOrder12Unshifted(block: usize, rows: i32, rowStride: usize, W: i32, shiftP: usize, dP: usize, qP: usize): void {
+  rowsInOrderSplat(block, rows, rowStride, W, 12, shiftP, dP, qP, false);
 }
 
 // rowsInOrder for S = 8 or 12, two channels at a time.
 // @ts-ignore: decorator
 @inline
-function splatRowsInOrder(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize, centred: bool): void {
+function rowsInOrderSplat(block: usize, rows: i32, rowStride: usize, W: i32, S: i32, shiftP: usize, dP: usize, qP: usize, centred: bool): void {
   const row = <usize>S << 2;
   for (let r = 0; r < rows; r++) {
     let p = block + <usize>r * rowStride, c = 0;
