@@ -22,11 +22,11 @@
 //    (MAX_GROUPS in limits.ts): a part reduces whole groups, each into its own slot of the
 //    workspace's group sums, and a later phase merges the groups in order.
 //  - Elementwise passes split by rows in units of ROW_UNIT: interleaved rows, planar rows of
-//    S values (samples, where short rows are read as columns), since every element's
-//    arithmetic is the same in any row.
+//    S values (samples where S is under SHORT_ROW), since every element's arithmetic is the
+//    same in any row.
 // Parts take consecutive units: part p has units [⌊U·p/parts⌋, ⌊U·(p+1)/parts⌋).
 
-import { CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_GROUPS, SHORT_ROW } from "./limits";
+import { CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_GROUPS, SHORT_ROW, splatRows } from "./limits";
 
 // One thread's scratch. Each pass lays its arrays out from the start of the region:
 //  - column passes (interleaved rows, planar samples as columns): f32 shift, Σd, Σd² per
@@ -93,9 +93,9 @@ export function partRows(R: i32, unit: i32, part: i32, parts: i32): void {
 
 // The channels of a part of a planar reduction (statistics, backward sums): units of
 // columnsUnit(S) channels within chunks of COLUMNS/S where short rows are read as columns,
-// else single channels.
+// else (longer rows, and rows of splatRows) single channels.
 export function partPlanarChannels(C: i32, S: i32, part: i32, parts: i32): void {
-  if (S < SHORT_ROW) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
+  if (S < SHORT_ROW && !splatRows(S)) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
   else partChannelsEach(C, part, parts);
 }
 
