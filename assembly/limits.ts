@@ -33,7 +33,8 @@ export const CHUNK: i32 = 1024;
 export const COLUMNS: i32 = 4096;
 
 // Planar rows shorter than this are too short to handle one by one: every planar pass takes
-// a sample [C, S] as an interleaved row of C·S columns instead.
+// a sample [C, S] as an interleaved row of C·S columns instead (but for rows of 8 or 12
+// values on the SIMD build, see MIN_SPLAT_ROW).
 export const SHORT_ROW: i32 = 16;
 
 // From SHORT_ROW up to this row length, planar statistics of an input larger than L2 read
@@ -65,8 +66,8 @@ export const MIN_SPLAT_ROW: i32 = 8;
 // three f32 arrays per column (shift, Σdy, Σdy·x: 24 KiB at 2048 columns) then no longer
 // stay in L1 beside the samples streaming past them, and four samples share each load and
 // store of the sums. Below it, four samples gain at some widths and lose at others, so
-// one stays (measured on inputs of 6 to 26 MB, rows of 3 to 12 values, 320 to 4092
-// columns).
+// one stays (measured on inputs of 6 to 26 MB with rows of 3 to 10 values and 320 to
+// 4000 columns).
 export const MIN_FOUR_ROW_COLUMNS: i32 = 2048;
 
 // Whether planar rows of S values are handled per channel as MIN_SPLAT_ROW says (8 or 12).
