@@ -28,7 +28,7 @@ import {
   PATH_IN_ORDER, PATH_INTERLEAVED, splatRows, togetherPath, tookPath, withinL2,
 } from "./limits";
 import {
-  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, columnsUnit, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
+  COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
   unitStart,
 } from "./parts";
 import { about, aboutAt, aboutAtf, aboutf, anyNonZero, expandColumns, laneSum, lanesTotal, plusLane0 } from "./vec";
