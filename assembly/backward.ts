@@ -25,7 +25,7 @@
 
 import {
   CHUNK, COLUMNS, DOT_TERMS, INTERLEAVED_UNIT, MAX_ROW_IN_LANES, MIN_FOUR_ROW_COLUMNS, PATH_COLUMNS, PATH_FOUR_ROWS,
-  PATH_IN_LANES, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, splatRows, tookPath, withinL2,
+  PATH_IN_LANES, PATH_INTERLEAVED, PATH_ROWS, PATH_SPLATS, ROW_UNIT, SHORT_ROW, columnRows, splatRows, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, EXPANDED_COEF, LANE_D, LANE_Q, LANE_SHIFT, groupCount, groupRows, groupSlot, partChannels,
@@ -117,7 +117,7 @@ function rowDots(dy: usize, x: usize, len: i32, shift: f32): f64 {
 function planarDots(dy: usize, x: usize, N: i32, C: i32, S: i32, mean: usize, sumDy: usize, sumDyXmu: usize, scratch: usize, c0: i32, c1: i32): void {
   memory.fill(sumDy + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   memory.fill(sumDyXmu + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
-  if (S < SHORT_ROW && !splatRows(S)) {
+  if (columnRows(S)) {
     // The widest chunk's columns: a property of the shape, so every part takes the same path.
     const columns = min(COLUMNS / S, C) * S;
     const rows4 = ASC_FEATURE_SIMD && (withinL2(<f64>N * <f64>C * <f64>S) || columns >= MIN_FOUR_ROW_COLUMNS);

@@ -78,6 +78,12 @@ export const MIN_FOUR_ROW_COLUMNS: i32 = 2048;
   return ASC_FEATURE_SIMD && S >= MIN_SPLAT_ROW && S < SHORT_ROW && (S & 3) == 0;
 }
 
+// Whether the planar passes read rows of S values as columns (SHORT_ROW, MIN_SPLAT_ROW).
+// @ts-ignore: decorator
+@inline export function columnRows(S: i32): bool {
+  return S < SHORT_ROW && !splatRows(S);
+}
+
 // Planar rows shorter than this add their backward sums into f32 lanes per channel instead
 // of into f64 one by one: for short rows that f64 step is most of the work.
 export const MAX_ROW_IN_LANES: i32 = 64;

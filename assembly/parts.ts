@@ -26,7 +26,7 @@
 //    same in any row.
 // Parts take consecutive units: part p has units [⌊U·p/parts⌋, ⌊U·(p+1)/parts⌋).
 
-import { CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_GROUPS, SHORT_ROW, splatRows } from "./limits";
+import { CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_GROUPS, columnRows } from "./limits";
 
 // One thread's scratch. Each pass lays its arrays out from the start of the region:
 //  - column passes (interleaved rows, planar samples as columns): f32 shift, Σd, Σd² per
@@ -92,10 +92,10 @@ export function partRows(R: i32, unit: i32, part: i32, parts: i32): void {
 }
 
 // The channels of a part of a planar reduction (statistics, backward sums): units of
-// columnsUnit(S) channels within chunks of COLUMNS/S where short rows are read as columns,
-// else (longer rows, and rows of splatRows) single channels.
+// columnsUnit(S) channels within chunks of COLUMNS/S where rows are read as columns
+// (columnRows), else single channels.
 export function partPlanarChannels(C: i32, S: i32, part: i32, parts: i32): void {
-  if (S < SHORT_ROW && !splatRows(S)) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
+  if (columnRows(S)) partChannels(C, COLUMNS / S, columnsUnit(S), part, parts);
   else partChannelsEach(C, part, parts);
 }
 

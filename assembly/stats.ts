@@ -24,8 +24,8 @@
 // lane or to a scalar, and the scalar build's two accumulators BLOCK/2 each.
 
 import {
-  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, MAX_TWO_ROWS_CHANNELS, SHORT_ROW, PATH_COLUMNS, PATH_GATHERED,
-  PATH_IN_ORDER, PATH_INTERLEAVED, splatRows, togetherPath, tookPath, withinL2,
+  BLOCK, CHUNK, COLUMNS, MAX_BLOCK_ROWS, MAX_ROW_IN_ORDER, MAX_TWO_ROWS_CHANNELS, PATH_COLUMNS, PATH_GATHERED,
+  PATH_IN_ORDER, PATH_INTERLEAVED, columnRows, splatRows, togetherPath, tookPath, withinL2,
 } from "./limits";
 import {
   COLUMN_D, COLUMN_Q, COLUMN_SHIFT, LANE_D, LANE_Q, LANE_SHIFT, groupCount, groupRows, groupSlot, partChannels, partChannelsEach, partEnd, partFirst, partPlanarChannels,
@@ -219,7 +219,7 @@ export function planarStats(x: usize, N: i32, C: i32, S: i32, meanP: usize, m2P:
   memory.fill(meanP + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   memory.fill(m2P + (<usize>c0 << 3), 0, <usize>(c1 - c0) << 3);
   const inL2 = withinL2(<f64>N * <f64>C * <f64>S);
-  if (S < SHORT_ROW && !splatRows(S)) {
+  if (columnRows(S)) {
     const together = ASC_FEATURE_SIMD && inL2 ? 4 : 1;
     tookPath(PATH_COLUMNS | togetherPath(together));
     planarStatsColumns(x, N, C, S, meanP, m2P, scratch, c0, c1, together);

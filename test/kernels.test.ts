@@ -79,7 +79,7 @@ function randomCase(index: number, seed: number): Case {
 // blocking (and its f64 merge of blocks) runs more than once, C not a multiple of 4 for
 // the SIMD tails, N = 1 with a large spatial extent, planar inputs over 1 MiB with rows of
 // 16 to 511 values (the stats read them in order), rows under 16 values (as columns), rows
-// of 8 and 12 values (backward splats each channel's coefficients), interleaved inputs over
+// of 8 and 12 values (every pass per channel), interleaved inputs over
 // 1 MiB with few channels (statistics two rows at a time), and both of the first with more
 // channels or columns than one chunk of the kernels' scratch.
 function fixedCases(): Case[] {
