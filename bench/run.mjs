@@ -44,7 +44,7 @@ const SPLIT_ID = 'split-threshold';
 
 const CONFIG = QUICK
   ? { timeMs: 40, iterations: 5, warmupMs: 10, warmupIterations: 2, rounds: 1, slowCallMs: 150, slowSamples: 1, slowPeerElements: 1e5, sweepSizes: [1e3, 1e5, 1e7] }
-  : { timeMs: 300, iterations: 15, warmupMs: 100, warmupIterations: 5, rounds: 3, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null };
+  : { timeMs: 300, iterations: 15, warmupMs: 100, warmupIterations: 5, rounds: 5, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null };
 // batchnorm-wasm, memory.copy and the floors (and the split threshold's two rows of each
 // size) are timed in `rounds` interleaved rounds and keep the round with the lowest median:
 // the machine is shared, and a burst of someone else's work during one task's samples would

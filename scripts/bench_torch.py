@@ -5,7 +5,7 @@ Run with the system interpreter (Debian python3-torch), after or before `npm run
     /usr/bin/python3 scripts/bench_torch.py [--quick] [--out bench/results/torch.json]
 
 For each workload, operation and thread count (1 and 2) it writes the median time per
-call in microseconds (the best of 3 rounds, like the wasm rows: the machine is shared);
+call in microseconds (the best of 5 rounds, like the wasm rows: the machine is shared);
 `npm run bench` merges the file into its table when it exists.
 What each operation includes, matching the wasm rows:
   forward-train  BatchNorm forward in training mode (batch stats, running stats updated)
@@ -96,7 +96,7 @@ def main():
     with open(os.path.join(ROOT, 'bench', 'workloads.json')) as f:
         spec = json.load(f)
     workloads = spec['workloads'] + spec['sweep']
-    budget, min_samples, rounds = (0.05, 3, 1) if args.quick else (0.25, 5, 3)
+    budget, min_samples, rounds = (0.05, 3, 1) if args.quick else (0.25, 5, 5)
     results = {}
     for threads in [int(t) for t in args.threads.split(',')]:
         torch.set_num_threads(threads)
