@@ -183,7 +183,7 @@ describe('docs/performance.md: the threads axis and the split threshold (synthet
     const slowerPart = (one: number[], two: number[]): string => (threadsTargets({
       traffic: { 'forward-train': 2 },
       workloads: [{ id: 'bn1d-60x100', label: 'B', ops: { 'forward-train': row(one, two) } }],
-    }) as string[]).join('\n').split('no workload slower with threads in every round: ')[1];
+    }) as string[]).join('\n').split('no workload slower with threads in every round: ')[1] ?? '';
     expect(slowerPart([1, 1.1, 1.2], [1.05, 1.02, 1.1])).toBe('none slower, met; under 1 at best times but faster with threads in ' +
       'some round: B forward-train (0.98×; by round 0.95×, 1.08×, 1.09×).');
     expect(slowerPart([1, 1, 1], [1.1, 1.25, 1.05])).toBe('slower: B forward-train (0.95×; by round 0.91×, 0.80×, 0.95×) (speed-up), not met.');
