@@ -1,7 +1,8 @@
 // The benchmark suite: batchnorm-wasm against the physical limit (wasm memory.copy of the
 // same bytes), a plain JavaScript implementation, TensorFlow.js (wasm SIMD and cpu
-// backends), onnxruntime-web (wasm, inference) and, when scripts/bench_torch.py has been
-// run, PyTorch CPU with 1 and 2 threads; all in one process and one run. The threads axis
+// backends), onnxruntime-web (wasm, inference) and, where /usr/bin/python3 has torch, PyTorch
+// CPU with 1 and 2 threads (bench/torch.mjs, a child process timed in the same rounds as ours);
+// all in one run. The threads axis
 // times the layer on 2 (4, 8) threads beside the floor split the same way
 // (bench/threaded-floor.mjs), and the split threshold section times each op on one and two
 // threads around MIN_SPLIT_VALUES (bench/split-threshold.mjs).
@@ -30,6 +31,7 @@ import { scalingChart, sweepChart } from './chart.mjs';
 import { writePerformancePage } from './page.mjs';
 import { FloorPool, elementwiseRows, floorPhases } from './threaded-floor.mjs';
 import { measureSplitThreshold } from './split-threshold.mjs';
+import { startTorch } from './torch.mjs';
 import { machine } from '../scripts/generated.mjs';
 
 const HERE = new URL('.', import.meta.url);
@@ -43,12 +45,12 @@ const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? n
 const SPLIT_ID = 'split-threshold';
 
 const CONFIG = QUICK
-  ? { timeMs: 40, iterations: 5, warmupMs: 10, warmupIterations: 2, rounds: 1, slowCallMs: 150, slowSamples: 1, slowPeerElements: 1e5, sweepSizes: [1e3, 1e5, 1e7] }
-  : { timeMs: 300, iterations: 15, warmupMs: 100, warmupIterations: 5, rounds: 5, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null };
-// batchnorm-wasm, memory.copy and the floors (and the split threshold's two rows of each
-// size) are timed in `rounds` interleaved rounds and keep the round with the lowest median:
-// the machine is shared, and a burst of someone else's work during one task's samples would
-// otherwise decide its row.
+  ? { timeMs: 40, iterations: 5, warmupMs: 10, warmupIterations: 2, rounds: 1, slowCallMs: 150, slowSamples: 1, slowPeerElements: 1e5, sweepSizes: [1e3, 1e5, 1e7], torchSeconds: 0.05, torchSamples: 3 }
+  : { timeMs: 300, iterations: 15, warmupMs: 100, warmupIterations: 5, rounds: 5, slowCallMs: 1000, slowSamples: 3, slowPeerElements: Infinity, sweepSizes: null, torchSeconds: 0.25, torchSamples: 5 };
+// batchnorm-wasm, memory.copy, the floors and PyTorch (and the split threshold's two rows of
+// each size) are timed in `rounds` interleaved rounds and keep the round with the lowest
+// median: the machine is shared, and a burst of someone else's work during one task's
+// samples would otherwise decide its row.
 // --quick leaves out the calls that take seconds each (tfjs-cpu beyond slowPeerElements,
 // tfjs train steps beyond 1e6 elements) so that CI's smoke run stays under a minute.
 // Calls shorter than this run in batches, so the timer's own cost does not count.
@@ -69,7 +71,7 @@ const IMPLS = {
   'tfjs-wasm': 'TensorFlow.js 4.22 tfjs-backend-wasm (SIMD, 1 thread), NHWC (its native layout): tf.moments + tf.batchNorm; train step = tf.grads of that; tensors created once, outputs disposed, no copies to JS; no running-stats update',
   'tfjs-cpu': 'TensorFlow.js 4.22 cpu backend (plain JS kernels), same ops and layout as tfjs-wasm',
   ort: 'onnxruntime-web 1.30 wasm backend (1 thread), one BatchNormalization node (inference only), NCHW; each run copies x into its heap and y out to a new JS array',
-  'torch-1': 'PyTorch CPU, 1 thread (scripts/bench_torch.py, separate process), torch.nn.BatchNorm*d and autograd; no copies',
+  'torch-1': 'PyTorch CPU, 1 thread (scripts/bench_torch.py, a child process timed in the same interleaved rounds as ours), torch.nn.BatchNorm*d and autograd; no copies',
   'torch-2': 'PyTorch CPU, 2 threads, same as torch-1',
 };
 const PEERS = ['js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
@@ -357,18 +359,36 @@ async function ortTasks(w, L) {
   }
 }
 
-function loadTorch() {
-  const file = new URL('torch.json', RESULTS);
-  if (!existsSync(file)) {
-    unavailable['torch-1'] = unavailable['torch-2'] = 'no bench/results/torch.json: run /usr/bin/python3 scripts/bench_torch.py';
+// The PyTorch child, or null where it is unavailable or has failed (the reason is in
+// `unavailable`); what it runs, for the page, once it has started.
+let torch = null;
+let torchVersions = null;
+
+async function loadTorch() {
+  const started = await startTorch({ budget: CONFIG.torchSeconds, samples: CONFIG.torchSamples });
+  if (started.unavailable) {
+    unavailable['torch-1'] = unavailable['torch-2'] = started.unavailable;
+    return;
+  }
+  torch = started;
+  torchVersions = { version: started.version, python: started.python };
+}
+
+/** PyTorch's time for one op at `threads` threads; null once the child has failed. */
+async function torchTime(w, op, threads) {
+  if (torch === null) return null;
+  try {
+    return { ms: await torch.time(w, op, threads), samples: null, rme: null };
+  } catch (error) {
+    unavailable['torch-1'] = unavailable['torch-2'] = `PyTorch stopped answering during ${w.id}: ${error.message}`;
+    torch = null;
     return null;
   }
-  return JSON.parse(readFileSync(file, 'utf8'));
 }
 
 // ---- the run ----
 
-async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
+async function runWorkload(rt, w, ops, impls, threaded = {}) {
   const L = { ...layoutOf(w.shape, w.channelsLast), size: sizeOf(w.shape) };
   const result = { id: w.id, label: w.label, shape: w.shape, channelsLast: w.channelsLast, elements: L.size, bytes: L.size * 4, ops: {} };
   const record = (op, impl, m) => { ((result.ops[op] ??= {})[impl] = m); };
@@ -380,6 +400,7 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
     impl: `ours-${n}t`, tasks: oursTasks(trt, w, L), floorImpl: `floor-${n}t`, floor: sharedFloor?.split[n] ?? null,
   }));
   const floor = withFloor ? floorTasks(L) : null;
+  const torchThreads = [1, 2].filter((n) => impls.includes(`torch-${n}`));
   const rounds = {};
   const keep = (key, m) => (rounds[key] ??= []).push(m);
   for (let round = 0; round < CONFIG.rounds; round++) {
@@ -394,6 +415,10 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
       }
       if (floor) keep(`floor ${op}`, await measure(floor[op], false));
       if (sharedFloor) keep(`floor-1t ${op}`, await measure(sharedFloor.one[op], false));
+      for (const threads of torchThreads) {
+        const m = await torchTime(w, op, threads);
+        if (m) keep(`torch-${threads} ${op}`, m);
+      }
     }
     if (impls.includes('kernel')) keep('kernel', await measure(ours.kernel['forward-train'], false));
   }
@@ -413,6 +438,10 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
   if (floor) for (const op of ops) record(op, 'floor', best(`floor ${op}`));
   if (sharedFloor) for (const op of ops) record(op, 'floor-1t', best(`floor-1t ${op}`));
   if (rounds.kernel) record('forward-train', 'kernel', best('kernel'));
+  // Every round or none: a child that failed part-way leaves its rows out.
+  for (const threads of torchThreads) {
+    for (const op of ops) if (rounds[`torch-${threads} ${op}`]?.length === CONFIG.rounds) record(op, `torch-${threads}`, best(`torch-${threads} ${op}`));
+  }
   ours.dispose();
   if (impls.includes('js')) {
     const js = jsTasks(w, L);
@@ -441,13 +470,6 @@ async function runWorkload(rt, w, ops, impls, torch, threaded = {}) {
     if (o) {
       record('forward-eval', 'ort', await measure(o.tasks['forward-eval'], true));
       await o.dispose();
-    }
-  }
-  const t = torch?.results?.[w.id];
-  for (const threads of ['1', '2']) {
-    for (const op of ops) {
-      const us = t?.[op]?.[threads];
-      if (typeof us === 'number') record(op, `torch-${threads}`, { ms: us / 1000, samples: null, rme: null, from: 'bench/results/torch.json' });
     }
   }
   return result;
@@ -512,13 +534,13 @@ async function main() {
   const threadCounts = Object.keys(threaded).map(Number);
   await loadFloors();
   await loadThreadedFloors(threadCounts);
-  const torch = loadTorch();
+  await loadTorch();
   const started = performance.now();
   const all = ['ours', 'kernel', 'copy', 'floor', 'js', 'tfjs-wasm', 'tfjs-cpu', 'ort', 'torch-1', 'torch-2'];
   const workloads = spec.workloads.filter((w) => !ONLY || ONLY.includes(w.id));
   const results = [];
   for (const w of workloads) {
-    results.push(await runWorkload(rt, w, OPS, all, torch, threaded));
+    results.push(await runWorkload(rt, w, OPS, all, threaded));
     summarize(results.at(-1), threadCounts);
     process.stderr.write(`  ${w.id} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
@@ -529,17 +551,18 @@ async function main() {
   for (const w of spec.sweep) {
     if (ONLY && !ONLY.includes(w.id)) continue;
     if (CONFIG.sweepSizes && !CONFIG.sweepSizes.includes(w.size)) continue;
-    sweep.push(await runWorkload(rt, w, ['forward-train', 'backward'], sweepImpls, torch));
+    sweep.push(await runWorkload(rt, w, ['forward-train', 'backward'], sweepImpls));
     summarize(sweep.at(-1));
   }
   process.stderr.write(`  sweep done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  await torch?.close();
   const split = await splitRows(rt.simd);
   const tfjs = await tfjsRows();
 
   const env = {
     date: new Date().toISOString(), node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`,
     cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadavg: os.loadavg(), simd: rt.simd, quick: QUICK, config: CONFIG,
-    torch: torch ? { version: torch.torch, date: torch.date, quick: torch.quick } : null,
+    torch: torchVersions,
     caches: machine().caches, command: ['npm run bench', ...(args.length > 0 ? ['--', ...args] : [])].join(' '),
   };
   const out = {

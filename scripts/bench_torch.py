@@ -1,12 +1,18 @@
 #!/usr/bin/python3
-"""PyTorch CPU anchor for the benchmark suite: times the workloads of bench/workloads.json.
+"""PyTorch CPU anchor for the benchmark suite, timed in the same rounds as batchnorm-wasm.
 
-Run with the system interpreter (Debian python3-torch), after or before `npm run bench`:
-    /usr/bin/python3 scripts/bench_torch.py [--quick] [--out bench/results/torch.json]
-
-For each workload, operation and thread count (1 and 2) it writes the median time per
-call in microseconds (the best of 5 rounds, like the wasm rows: the machine is shared);
-`npm run bench` merges the file into its table when it exists.
+`npm run bench` starts it as a child process with the system interpreter (Debian
+python3-torch) and, in each interleaved round, asks it for the workload and operation it has
+just timed itself, at 1 and 2 threads; so PyTorch's rows are measured in the same minutes as
+ours on a machine whose speed moves from one minute to the next. It can be driven by hand:
+    /usr/bin/python3 scripts/bench_torch.py
+reads one request per line on stdin and answers each on stdout, in JSON:
+    {"workload": <an entry of bench/workloads.json>, "op": "forward-train", "threads": 2, "budget": 0.25, "samples": 5}
+    -> {"us": 1234.5}
+the median time per call in microseconds, over at least `samples` batches of calls and for
+at least `budget` seconds.
+Its first line says what runs: {"torch": version, "python": version}. A request it cannot
+serve gets {"error": "..."}; end of input ends it.
 What each operation includes, matching the wasm rows:
   forward-train  BatchNorm forward in training mode (batch stats, running stats updated)
   forward-eval   forward in eval mode (running stats)
@@ -15,16 +21,14 @@ What each operation includes, matching the wasm rows:
 Inputs are float32, contiguous in the workload's layout (channels_last memory format for
 the NHWC workloads). No copies in or out are timed.
 """
-import argparse
 import json
-import os
 import platform
 import statistics
+import sys
 import time
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = {1: torch.nn.BatchNorm1d, 2: torch.nn.BatchNorm2d, 3: torch.nn.BatchNorm3d}
 
 
@@ -54,73 +58,73 @@ def to_module_shape(shape, channels_last):
     return [shape[0], shape[-1], *shape[1:-1]], True
 
 
-def bench_workload(w, budget_s, min_samples):
-    shape, channels_last = to_module_shape(w['shape'], w.get('channelsLast', False))
-    C = shape[1]
-    module = MODULES[w['dims']](C)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(*shape, generator=gen)
-    dy = torch.randn(*shape, generator=gen)
-    if channels_last:
-        fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
-        x = x.contiguous(memory_format=fmt)
-        dy = dy.contiguous(memory_format=fmt)
-        module = module.to(memory_format=fmt)
-    out = {}
+class Workload:
+    """One workload's module and tensors, built once and kept while requests name it."""
 
-    module.train()
-    with torch.no_grad():
-        out['forward-train'] = median_us(lambda: module(x), budget_s, min_samples)
-    module.eval()
-    with torch.no_grad():
-        out['forward-eval'] = median_us(lambda: module(x), budget_s, min_samples)
-    module.train()
-    xg = x.detach().requires_grad_(True)
-    y = module(xg)
-    params = [xg, module.weight, module.bias]
-    out['backward'] = median_us(lambda: torch.autograd.grad(y, params, dy, retain_graph=True), budget_s, min_samples)
+    def __init__(self, w):
+        shape, channels_last = to_module_shape(w['shape'], w.get('channelsLast', False))
+        module = MODULES[w['dims']](shape[1])
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn(*shape, generator=gen)
+        dy = torch.randn(*shape, generator=gen)
+        if channels_last:
+            fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
+            x = x.contiguous(memory_format=fmt)
+            dy = dy.contiguous(memory_format=fmt)
+            module = module.to(memory_format=fmt)
+        self.id = w['id']
+        self.module, self.x, self.dy = module, x, dy
+        xg = x.detach().requires_grad_(True)
+        self.params = [xg, module.weight, module.bias]
+        module.train()
+        self.y = module(xg)
+        self.xg = xg
 
-    def step():
-        yy = module(xg)
-        torch.autograd.grad(yy, params, dy)
-    out['train-step'] = median_us(step, budget_s, min_samples)
-    return out
+    def call(self, op):
+        """The operation's call, with the module in the mode it needs."""
+        module = self.module
+        if op == 'forward-train':
+            module.train()
+            return lambda: self.forward()
+        if op == 'forward-eval':
+            module.eval()
+            return lambda: self.forward()
+        if op == 'backward':
+            module.train()
+            return lambda: torch.autograd.grad(self.y, self.params, self.dy, retain_graph=True)
+        if op == 'train-step':
+            module.train()
+            return lambda: torch.autograd.grad(module(self.xg), self.params, self.dy)
+        raise ValueError(f'no operation {op!r}')
+
+    def forward(self):
+        with torch.no_grad():
+            return self.module(self.x)
+
+
+def serve(requests, answer):
+    answer({'torch': torch.__version__, 'python': platform.python_version()})
+    current = None
+    for line in requests:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            w = req['workload']
+            if current is None or current.id != w['id']:
+                current = None  # the last workload's tensors go before the next one's come
+                current = Workload(w)
+            torch.set_num_threads(int(req['threads']))
+            answer({'us': median_us(current.call(req['op']), float(req['budget']), int(req['samples']))})
+        except Exception as error:  # the bench reports it and goes on without PyTorch
+            answer({'error': f'{type(error).__name__}: {error}'})
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='short sampling (CI smoke)')
-    parser.add_argument('--out', default=os.path.join(ROOT, 'bench', 'results', 'torch.json'))
-    parser.add_argument('--threads', default='1,2', help='comma-separated thread counts')
-    args = parser.parse_args()
-    with open(os.path.join(ROOT, 'bench', 'workloads.json')) as f:
-        spec = json.load(f)
-    workloads = spec['workloads'] + spec['sweep']
-    budget, min_samples, rounds = (0.05, 3, 1) if args.quick else (0.25, 5, 5)
-    results = {}
-    for threads in [int(t) for t in args.threads.split(',')]:
-        torch.set_num_threads(threads)
-        for w in workloads:
-            for _ in range(rounds):
-                for op, us in bench_workload(w, budget, min_samples).items():
-                    slot = results.setdefault(w['id'], {}).setdefault(op, {})
-                    slot[str(threads)] = min(us, slot.get(str(threads), float('inf')))
-            print(f"torch {threads} thread(s) {w['id']}: " + ', '.join(
-                f"{op} {results[w['id']][op][str(threads)]:.1f} us" for op in results[w['id']]), flush=True)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump({
-            'torch': torch.__version__,
-            'python': platform.python_version(),
-            'machine': platform.machine(),
-            'cpus': os.cpu_count(),
-            'quick': args.quick,
-            'rounds': rounds,
-            'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-            'unit': 'us per call, median',
-            'results': results,
-        }, f, indent=1)
-    print(f'wrote {os.path.relpath(args.out, ROOT)}')
+    def answer(obj):
+        sys.stdout.write(json.dumps(obj) + '\n')
+        sys.stdout.flush()
+    serve(sys.stdin, answer)
 
 
 if __name__ == '__main__':

@@ -172,7 +172,8 @@ describe('docs/performance.md: the threads axis and the split threshold (synthet
       'ahead on all 4, met; no workload slower with threads in every round: none slower, met.');
     const missed = targets(1.3, 0.5, 1.25);
     expect(missed).toContain('forward-eval 1.30×, backward 1.50×, not met');
-    expect(missed).toContain('behind on B forward-train (0.40×) (PyTorch\'s time over ours), not met');
+    expect(missed).toContain('behind at best times on B forward-train (0.40×; by round 0.40×) (PyTorch\'s time over ours), not met; ' +
+      'behind in every round: B forward-train;');
     expect(missed).toContain('slower: B forward-train (0.80×; by round 0.80×) (speed-up), not met');
   });
 
@@ -188,6 +189,21 @@ describe('docs/performance.md: the threads axis and the split threshold (synthet
       'some round: B forward-train (0.98×; by round 0.95×, 1.08×, 1.09×).');
     expect(slowerPart([1, 1, 1], [1.1, 1.25, 1.05])).toBe('slower: B forward-train (0.95×; by round 0.91×, 0.80×, 0.95×) (speed-up), not met.');
     expect(slowerPart([1, 1, 1], [1, 0.9, 1.05])).toBe('none slower, met.');
+  });
+
+  it('gives PyTorch\'s time over ours round by round, and says which rows are behind in every round', () => {
+    const row = (two: number[], torch: number[]): object => ({
+      ours: { ms: 10, rounds: two.map(() => 10) }, 'ours-2t': { ms: Math.min(...two), rounds: two }, 'torch-2': { ms: Math.min(...torch), rounds: torch },
+    });
+    const torchPart = (two: number[], torch: number[]): string => (threadsTargets({
+      traffic: { 'forward-train': 2 },
+      workloads: [{ id: 'bn1d-60x100', label: 'B', ops: { 'forward-train': row(two, torch) } }],
+    }) as string[]).join('\n').split('on every workload and op: ')[1]?.split('; no workload')[0] ?? '';
+    expect(torchPart([2, 2, 2], [1.9, 2.2, 2.4])).toBe('behind at best times on B forward-train (0.95×; by round 0.95×, 1.10×, 1.20×) ' +
+      '(PyTorch\'s time over ours), not met; behind in every round: none');
+    expect(torchPart([2, 2.5, 2], [1.9, 2.2, 1.8])).toBe('behind at best times on B forward-train (0.90×; by round 0.95×, 0.88×, 0.90×) ' +
+      '(PyTorch\'s time over ours), not met; behind in every round: B forward-train');
+    expect(torchPart([2, 2, 2], [2.1, 2.2, 2.4])).toBe('ahead on all 1, met');
   });
 
   it('counts the threaded rows as ours, not as peers', () => {
