@@ -1,6 +1,6 @@
 // The module's exports: one file per kernel family. Every batch-norm export is one phase of
 // an op, called as parts.ts describes; limits.ts holds the thresholds that choose a path.
-export { alloc, free, copy, SIMD } from "./heap";
+export { alloc, free, copy, SIMD, STAGGER_FROM } from "./heap";
 export {
   BLOCK, MAX_BLOCK_ROWS, DOT_TERMS, L2_BYTES, CHUNK, COLUMNS, SHORT_ROW, MIN_SPLAT_ROW, MAX_ROW_IN_ORDER, MAX_ROW_IN_LANES,
   MAX_TWO_ROWS_CHANNELS, MIN_FOUR_ROW_COLUMNS, INTERLEAVED_UNIT, MAX_GROUPS, ROW_UNIT, PATH_COLUMNS, PATH_IN_ORDER,

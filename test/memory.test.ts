@@ -9,6 +9,7 @@ import { init, type BatchNorm, type Runtime, type Tensor } from '../src/index.no
 import { makeRuntime, MAX_ALLOCATION_BYTES } from '../src/runtime.js';
 import { instantiateKernels } from '../src/wasm.js';
 import { channelsFitting } from './harness.js';
+import { globalOf, kernelsOf } from './phases.js';
 import { randn, Rng } from './reference.js';
 
 let simdModule: WebAssembly.Module;
@@ -142,6 +143,37 @@ describe('memory growth', () => {
       y.dispose();
     }
     expect(grew, 'no call grew the memory; the test did not test anything').toBeGreaterThan(0);
+  });
+});
+
+describe.each(['simd', 'scalar'] as const)('large blocks are staggered round a 4 KiB page (assembly/heap.ts, %s)', (build) => {
+  // Where the next block starts, modulo 4 KiB, after a block of `bytes` on a fresh heap.
+  async function nextOffset(bytes: number): Promise<number> {
+    const k = await kernelsOf(build);
+    const a = k.alloc(bytes) >>> 0, b = k.alloc(16) >>> 0;
+    return (b - a) % 4096;
+  }
+
+  it('from STAGGER_FROM on, a size within 1 KiB of a page multiple puts the next block about 2 KiB round the page', async () => {
+    const T = globalOf(await kernelsOf(build), 'STAGGER_FROM');
+    expect(T % 4096).toBe(0);
+    // The heap's own gap between consecutive blocks is 16 bytes.
+    expect(await nextOffset(T - 4096)).toBe(16);
+    expect(await nextOffset(T - 16)).toBe(0);
+    for (const bytes of [T, T + 16, T + 4096 * 240, T + 1008, T + 3088, T + 4080]) expect(await nextOffset(bytes)).toBe(2048 + 16);
+    // From 1 KiB to 3 KiB past a page multiple, no pad.
+    expect(await nextOffset(T + 1024)).toBe(1024 + 16);
+    expect(await nextOffset(T + 3072)).toBe(3072 + 16);
+  });
+
+  it('tensors of [256,1024] allocated one after the other are 2 KiB apart round the page, and free as usual', async () => {
+    const rt = await init({ wasm: build === 'simd' ? simdModule : scalarModule });
+    const tensors = [0, 1, 2, 3].map(() => rt.tensor([256, 1024]));
+    const at = tensors.map((t) => t.data.byteOffset);
+    expect(at.slice(1).map((p, i) => (p - at[i]!) % 4096)).toEqual([2064, 2064, 2064]);
+    for (const t of tensors) t.dispose();
+    expect(held(rt)).toEqual({ liveTensors: 0, bytesAllocated: 0 });
+    rt.dispose();
   });
 });
 
