@@ -7,6 +7,7 @@
 // machine. Needs `npm run bench:arithmetic` (which compiles build/arithmetic.wasm first).
 import { readFileSync } from 'node:fs';
 import { generatedHeader, markdownTable } from '../scripts/generated.mjs';
+import { msPerCall } from './batched.mjs';
 
 const ROUNDS = 7;
 // Calls are batched to at least this long, so the timer's own cost does not count.
@@ -41,17 +42,8 @@ function opsOf(n) {
   };
 }
 
-/** Milliseconds per call: the median of a batch's calls. */
-function time(fn) {
-  let calls = 1;
-  for (;;) {
-    const start = performance.now();
-    for (let i = 0; i < calls; i++) fn();
-    const ms = performance.now() - start;
-    if (ms >= BATCH_MS) return ms / calls;
-    calls *= 2;
-  }
-}
+/** Milliseconds per call, over a batch of calls. */
+const time = (fn) => msPerCall(fn, BATCH_MS);
 
 const rows = [];
 for (const w of workloads) {

@@ -8,6 +8,7 @@
 //   npm run build && node bench/stagger.mjs
 import { init } from '../dist/index.node.js';
 import { generatedHeader, markdownTable } from '../scripts/generated.mjs';
+import { msPerCall } from './batched.mjs';
 import { kernelOps, layoutOf, sizeOf, workspaceBytes } from './internals.mjs';
 
 // Rows of 1,024 and 2,048 channels are a multiple of 4 KiB long; rows of 1,000 are not
@@ -39,16 +40,7 @@ function opsAt(L, at) {
   return kernelOps(k, L, b, 0.1, 1e-5);
 }
 
-function time(fn) {
-  let calls = 1;
-  for (;;) {
-    const start = performance.now();
-    for (let i = 0; i < calls; i++) fn();
-    const ms = performance.now() - start;
-    if (ms >= BATCH_MS) return ms / calls;
-    calls *= 2;
-  }
-}
+const time = (fn) => msPerCall(fn, BATCH_MS);
 
 const rows = [];
 for (const shape of SHAPES) {
