@@ -1,11 +1,10 @@
 // The benchmark suite: batchnorm-wasm against the physical limit (wasm memory.copy of the
 // same bytes), a plain JavaScript implementation, TensorFlow.js (wasm SIMD and cpu
 // backends), onnxruntime-web (wasm, inference) and, where /usr/bin/python3 has torch, PyTorch
-// CPU with 1 and 2 threads (bench/torch.mjs, a child process timed in the same rounds as ours);
-// all in one run. The threads axis
-// times the layer on 2 (4, 8) threads beside the floor split the same way
-// (bench/threaded-floor.mjs), and the split threshold section times each op on one and two
-// threads around MIN_SPLIT_VALUES (bench/split-threshold.mjs).
+// CPU with 1 and 2 threads (bench/torch.mjs, a child process timed in the same rounds as
+// ours); all in one run. The threads axis times the layer on 2 (4, 8) threads beside the
+// floor split the same way (bench/threaded-floor.mjs), and the split threshold section times
+// each op on one and two threads around MIN_SPLIT_VALUES (bench/split-threshold.mjs).
 //
 //   npm run bench [-- --quick] [-- --only=nchw-32x64x56x56,bn1d-60x100,split-threshold]
 //
