@@ -121,11 +121,12 @@ export function threadsTargets(latest) {
     const row = w.ops[op];
     const two = row?.['ours-2t'];
     if (!row?.ours || !two) return [];
-    const twoRounds = two.rounds ?? [two.ms];
-    const rounds = (row.ours.rounds ?? [row.ours.ms]).map((one, i) => one / twoRounds[i]);
+    const roundsOf = (m) => m.rounds ?? [m.ms];
+    const twoRounds = roundsOf(two);
+    const rounds = roundsOf(row.ours).map((one, i) => one / twoRounds[i]);
     const torch = row['torch-2'];
     // PyTorch is timed in the same rounds (bench/torch.mjs): its time over ours, round by round.
-    const torchRounds = torch ? (torch.rounds ?? [torch.ms]).map((t, i) => t / twoRounds[i]) : [];
+    const torchRounds = torch ? roundsOf(torch).map((t, i) => t / twoRounds[i]) : [];
     return [{ w, op, one: row.ours.ms, two: two.ms, torch: torch?.ms, rounds, torchRounds }];
   }));
   const met = (ok) => (ok ? 'met' : 'not met');
@@ -137,15 +138,15 @@ export function threadsTargets(latest) {
   const behindEvery = behind.filter((r) => r.torchRounds.every((ratio) => ratio <= 1));
   const slower = rows.filter((r) => r.rounds.every((ratio) => ratio < 1));
   const unclear = rows.filter((r) => r.two > r.one && !slower.includes(r));
-  const name = (r, ratio) => `${r.w.label} ${r.op} (${fmtRatio(ratio)})`;
-  const withRounds = (r) => `${r.w.label} ${r.op} (${fmtRatio(r.one / r.two)}; by round ${r.rounds.map(fmtRatio).join(', ')})`;
+  const byRound = (r, ratio, rounds) => `${r.w.label} ${r.op} (${fmtRatio(ratio)}; by round ${rounds.map(fmtRatio).join(', ')})`;
+  const withRounds = (r) => byRound(r, r.one / r.two, r.rounds);
   const noise = unclear.length === 0 ? '' : `; under 1 at best times but faster with threads in some round: ${unclear.map(withRounds).join(', ')}`;
   return [
     `Targets (issue 17), on 2 threads: [${THREADS_TARGET_SHAPE.slice(5).split('x').join(',')}] at least ` +
       `${THREADS_TARGET_SPEEDUP}× faster than one thread: ${speedups.join(', ')}, ${met(headlineMet)}; ahead of PyTorch with ` +
       `2 threads on every workload and op: ${withTorch.length === 0 ? 'not measured (no PyTorch times)' : behind.length === 0
         ? `ahead on all ${withTorch.length}, met`
-        : `behind at best times on ${behind.map((r) => `${name(r, r.torch / r.two).slice(0, -1)}; by round ${r.torchRounds.map(fmtRatio).join(', ')})`).join(', ')} ` +
+        : `behind at best times on ${behind.map((r) => byRound(r, r.torch / r.two, r.torchRounds)).join(', ')} ` +
           `(PyTorch's time over ours), not met; behind in every round: ${behindEvery.length === 0 ? 'none' : behindEvery.map((r) => `${r.w.label} ${r.op}`).join(', ')}`}; ` +
       `no workload slower with threads in every round: ${slower.length === 0 ? `none slower, met${noise}` : `slower: ${slower.map(withRounds).join(', ')} (speed-up), not met${noise}`}.`,
   ];
